@@ -1,0 +1,222 @@
+"""Typed run configuration.
+
+One :class:`RunConfig` describes a whole run. It is built from a YAML/JSON config file
+(``--config``), then CLI options override single fields. Every model hyperparameter is reachable
+through ``model.params``; every gate threshold through ``gates``.
+
+Example config file::
+
+    table: sample_data/claims.parquet
+    target: is_fraud
+    model:
+      name: tvae
+      epochs: 50
+      params: {batch_size: 500}
+    pii:
+      policies: {claimant_name: fake, policy_number: pseudonymize}
+    gates:
+      mia_auc_max: 0.6
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from synthpipe.errors import ConfigError
+
+SAMPLE_TABLE = Path(__file__).resolve().parent / "data" / "claims.parquet"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Device(str, Enum):
+    """Where torch models train: ``auto`` picks CUDA when present."""
+
+    AUTO = "auto"
+    CPU = "cpu"
+    CUDA = "cuda"
+
+
+class PIIAction(str, Enum):
+    """What happens to a PII column before modelling."""
+
+    DROP = "drop"
+    PSEUDONYMIZE = "pseudonymize"
+    FAKE = "fake"
+    KEEP = "keep"
+
+
+class ModelConfig(_Strict):
+    """Which synthesizer, and its budget.
+
+    Attributes:
+        name: Registry name (``synthpipe models`` lists them).
+        epochs: Training epochs; None scales with the data (see each model's defaults).
+        params: Any other constructor parameter of the model.
+    """
+
+    name: str = "tvae"
+    epochs: int | None = Field(default=None, ge=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class PIIConfig(_Strict):
+    """PII handling.
+
+    Attributes:
+        policies: Per-column action, overriding the defaults (direct identifiers -> fake).
+        default_direct: Action for detected direct identifiers without an explicit policy.
+        detect: Whether to run detection at all (off only when the table is known clean).
+    """
+
+    policies: dict[str, PIIAction] = Field(default_factory=dict)
+    default_direct: PIIAction = PIIAction.FAKE
+    detect: bool = True
+
+    @field_validator("default_direct")
+    @classmethod
+    def _no_default_keep(cls, v: PIIAction) -> PIIAction:
+        if v == PIIAction.KEEP:
+            raise ValueError("direct identifiers cannot be kept by default; opt in per column")
+        return v
+
+
+class RebalanceConfig(_Strict):
+    """Target class shares or counts in the output (``--rebalance``).
+
+    Attributes:
+        spec: The raw spec string (``0.5``, ``Y=0.3,N=0.7``, ``Y=500,N=1500``).
+        mode: ``synthetic`` (only synthetic rows) or ``augment`` (real train + synthetic minority).
+    """
+
+    spec: str | None = None
+    mode: str = "synthetic"
+
+    @field_validator("mode")
+    @classmethod
+    def _mode(cls, v: str) -> str:
+        if v not in ("synthetic", "augment"):
+            raise ValueError("mode must be 'synthetic' or 'augment'")
+        return v
+
+
+class GateConfig(_Strict):
+    """Publication gates. Privacy gates fail closed; fidelity floors only warn.
+
+    Attributes:
+        mia_auc_max: Highest membership-inference attack AUC allowed.
+        dcr_share_max: Highest share of synthetic rows closer to train than to holdout.
+        identical_match_margin: Allowed excess of the synthetic identical-match share over the
+            holdout's own share.
+        pii_leaks_max: Direct-identifier values of the input allowed in the output (0).
+        require_suite_pass: Whether the derived Great Expectations suite must pass.
+        column_shapes_min: Warn below this column-shape score.
+        pair_trends_min: Warn below this pair-trend score.
+        detection_auc_max: Warn above this real-vs-synthetic detection AUC.
+    """
+
+    mia_auc_max: float = Field(default=0.60, ge=0.5, le=1.0)
+    dcr_share_max: float = Field(default=0.55, ge=0.0, le=1.0)
+    identical_match_margin: float = Field(default=0.0, ge=0.0, le=1.0)
+    pii_leaks_max: int = Field(default=0, ge=0)
+    require_suite_pass: bool = True
+    column_shapes_min: float = Field(default=0.85, ge=0.0, le=1.0)
+    pair_trends_min: float = Field(default=0.80, ge=0.0, le=1.0)
+    detection_auc_max: float = Field(default=0.90, ge=0.5, le=1.0)
+
+
+class RunConfig(_Strict):
+    """Everything one run needs.
+
+    Attributes:
+        table: Input parquet or CSV. Defaults to the bundled sample claims table.
+        target: Label column (stratified split, conditional sampling, utility scores).
+        rows: Rows to synthesize; None means as many as the training split.
+        out: Output folder; None means ``runs/<table>-<UTC timestamp>/``.
+        seed: Seed for split, training and sampling.
+        device: ``auto`` | ``cpu`` | ``cuda``.
+        holdout_fraction: Share of rows kept out of training as the yardstick.
+        na_values: Extra strings read as missing (CSV), besides empty strings and ``?``.
+        metadata: Optional override file of column kinds.
+        expectations: Optional Great Expectations suite (JSON) for the input contract.
+    """
+
+    table: Path = SAMPLE_TABLE
+    target: str | None = None
+    rows: int | None = Field(default=None, ge=1)
+    out: Path | None = None
+    seed: int = 0
+    device: Device = Device.AUTO
+    holdout_fraction: float = Field(default=0.2, gt=0.0, lt=0.9)
+    na_values: list[str] = Field(default_factory=lambda: ["", "?"])
+    metadata: Path | None = None
+    expectations: Path | None = None
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    pii: PIIConfig = Field(default_factory=PIIConfig)
+    rebalance: RebalanceConfig = Field(default_factory=RebalanceConfig)
+    gates: GateConfig = Field(default_factory=GateConfig)
+
+    def public_dict(self) -> dict[str, Any]:
+        """JSON-ready form for the manifest."""
+        return json.loads(self.model_dump_json())
+
+
+def load_config(path: str | Path | None, **overrides: Any) -> RunConfig:
+    """Build a :class:`RunConfig` from a YAML/JSON file and field overrides.
+
+    Args:
+        path: Config file, or None for defaults.
+        **overrides: Top-level fields (``table``, ``target``...) and the dotted shortcuts
+            ``model_name`` and ``epochs``; None values are ignored.
+
+    Raises:
+        ConfigError: Unreadable file, unknown keys or invalid values, each named.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file {p} does not exist", hint="check the --config path")
+        try:
+            if p.suffix.lower() in (".yaml", ".yml"):
+                import yaml
+
+                data = yaml.safe_load(p.read_text()) or {}
+            else:
+                data = json.loads(p.read_text())
+        except Exception as exc:  # yaml and json raise different types; both mean "bad file"
+            raise ConfigError(f"config file {p} could not be parsed: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"config file {p} must hold a mapping at the top level")
+        # Relative paths in a config file are relative to the file, not to the cwd.
+        for key in ("table", "out", "metadata", "expectations"):
+            if isinstance(data.get(key), str) and not Path(data[key]).is_absolute():
+                data[key] = str((p.parent / data[key]).resolve())
+    data = {**data}
+    model = dict(data.get("model") or {})
+    if overrides.get("model_name") is not None:
+        model["name"] = overrides.pop("model_name")
+    if overrides.get("epochs") is not None:
+        model["epochs"] = overrides.pop("epochs")
+    overrides.pop("model_name", None)
+    overrides.pop("epochs", None)
+    if model:
+        data["model"] = model
+    if overrides.get("rebalance") is not None:
+        data["rebalance"] = {**(data.get("rebalance") or {}), "spec": overrides.pop("rebalance")}
+    overrides.pop("rebalance", None)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return RunConfig(**data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from exc

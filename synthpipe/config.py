@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from enum import Enum
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from synthpipe.errors import ConfigError
 
-SAMPLE_TABLE = Path(__file__).resolve().parent / "data" / "claims.parquet"
+# The bundled sample ships inside the package (pyproject maps sample_data/ to
+# synthpipe.sample_data), so it is found from any working directory.
+SAMPLE_TABLE = Path(str(resources.files("synthpipe.sample_data") / "claims.parquet"))
 
 
 class _Strict(BaseModel):

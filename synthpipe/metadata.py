@@ -142,8 +142,11 @@ def _detect_column(name: str, s: pd.Series) -> tuple[ColumnKind, str]:
         if nunique <= NUMERIC_AS_CATEGORY_MAX and n >= 10 * nunique and _is_whole(non_null):
             return ColumnKind.CATEGORICAL, f"only {nunique} distinct whole numbers"
         return ColumnKind.NUMERICAL, "numeric dtype"
-    if not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)
-            or isinstance(s.dtype, pd.CategoricalDtype)):
+    if not (
+        pd.api.types.is_object_dtype(s)
+        or pd.api.types.is_string_dtype(s)
+        or isinstance(s.dtype, pd.CategoricalDtype)
+    ):
         raise InputError(
             f"column {name!r} has unsupported type {s.dtype}",
             hint="synthpipe handles numbers, strings, booleans and dates; drop or flatten it",
@@ -230,7 +233,9 @@ def load_overrides(path: str | Path) -> dict[str, dict[str, Any]]:
         else:
             data = json.loads(text)
     except Exception as exc:  # yaml and json raise different types; both mean "bad file"
-        raise ConfigError(f"metadata file {p} is not valid {p.suffix[1:] or 'JSON'}: {exc}") from exc
+        raise ConfigError(
+            f"metadata file {p} is not valid {p.suffix[1:] or 'JSON'}: {exc}"
+        ) from exc
     if not isinstance(data, dict) or not isinstance(data.get("columns"), dict):
         raise ConfigError(
             f"metadata file {p} must have a top-level 'columns' mapping",

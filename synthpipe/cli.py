@@ -1,0 +1,268 @@
+"""The ``synthpipe`` command line.
+
+Heavy libraries (torch, sdv, great_expectations, prefect) are imported inside the commands so
+that ``synthpipe --help`` answers at once. Errors synthpipe raises on purpose are printed as one
+readable line with exit code 2 (3 for a quarantined run); ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from synthpipe.errors import SynthpipeError
+
+app = typer.Typer(
+    name="synthpipe",
+    help="Synthetic tabular data with PII protection, fidelity and privacy gates.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out_console = Console()
+
+
+class _State:
+    debug = False
+
+
+def _setup(debug: bool, verbose: bool) -> None:
+    _State.debug = debug
+    from synthpipe.orchestration import PHONE_HOME_OFF
+
+    for key, value in PHONE_HOME_OFF.items():
+        os.environ.setdefault(key, value)
+    # Prefect's own INFO lines would drown the progress bar; --verbose brings them back.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
+    logging.basicConfig(
+        level=logging.DEBUG if debug else (logging.INFO if verbose else logging.WARNING),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _fail(exc: BaseException) -> typer.Exit:
+    """Print a deliberate error as one readable block and turn it into an exit code."""
+    if _State.debug:
+        console.print_exception()
+    if isinstance(exc, SynthpipeError):
+        console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        failures = getattr(exc, "failures", None)
+        for line in failures or []:
+            console.print(f"  - {line}", highlight=False)
+        if exc.hint:
+            console.print(f"[yellow]fix:[/] {exc.hint}", highlight=False)
+        return typer.Exit(exc.exit_code)
+    console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False)
+    console.print("run again with --debug for the traceback", highlight=False)
+    return typer.Exit(1)
+
+
+class _ProgressBars:
+    """A rich progress bar per phase (fit, sample), fed by the pipeline's callback."""
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> _ProgressBars:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, phase: str, step: int, total: int, info: dict) -> None:
+        label = {"fit": "training", "sample": "sampling"}.get(phase, phase)
+        if phase not in self.tasks or self.progress.tasks[self.tasks[phase]].finished:
+            if phase in self.tasks and step >= total:
+                return
+            self.tasks[phase] = self.progress.add_task(label, total=total, info="")
+        text = "  ".join(
+            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in info.items()
+        )
+        self.progress.update(self.tasks[phase], completed=step, total=total, info=text)
+
+
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect and INFO logs.")]
+
+
+@app.command()
+def run(
+    table: Annotated[
+        Path | None, typer.Option(help="Input .parquet or .csv (default: bundled sample claims).")
+    ] = None,
+    target: Annotated[str | None, typer.Option(help="Label column (e.g. is_fraud).")] = None,
+    model: Annotated[str | None, typer.Option(help="tvae | ctgan | tabddpm | flow.")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs (default scales).")] = None,
+    rows: Annotated[int | None, typer.Option(help="Synthetic rows (default: train size).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder [runs/<table>-<UTC>].")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda.")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML/JSON run config file.")] = None,
+    metadata: Annotated[
+        Path | None, typer.Option(help="YAML/JSON file overriding column kinds.")
+    ] = None,
+    expectations: Annotated[
+        Path | None, typer.Option(help="Great Expectations suite (JSON) for the input contract.")
+    ] = None,
+    na_values: Annotated[
+        list[str] | None, typer.Option("--na-values", help="Extra missing markers (repeatable).")
+    ] = None,
+    rebalance: Annotated[
+        str | None, typer.Option(help="Target shares/counts: 0.5 | Y=0.3,N=0.7 | Y=500,N=1500.")
+    ] = None,
+    debug: DebugOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Synthesize a table: validate, protect PII, train, sample, evaluate, gate, publish."""
+    _setup(debug, verbose)
+    try:
+        from synthpipe.config import load_config
+
+        overrides: dict[str, Any] = dict(
+            table=table, target=target, model_name=model, epochs=epochs, rows=rows, out=out,
+            seed=seed, device=device, metadata=metadata, expectations=expectations,
+            rebalance=rebalance,
+        )
+        if na_values:
+            overrides["na_values"] = ["", "?", *na_values]
+        cfg = load_config(config, **overrides)
+        console.print(f"synthpipe: {cfg.table} -> model {cfg.model.name}", highlight=False)
+        from synthpipe.orchestration import run_flow
+
+        with _ProgressBars() as bars:
+            summary = run_flow(cfg, progress=bars)
+    except SynthpipeError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        console.print("interrupted; nothing was published")
+        raise typer.Exit(130) from None
+    except Exception as exc:  # anything else is a bug: say so, keep the traceback behind --debug
+        raise _fail(exc) from None
+    _print_summary(summary)
+    if not summary["publishable"]:
+        raise typer.Exit(3)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    if summary["publishable"]:
+        out_console.print(f"[green]published[/] {summary['synthetic']}", highlight=False)
+    else:
+        out_console.print(
+            f"[bold red]QUARANTINED[/] (failed gates: {', '.join(summary['failed_gates'])}) "
+            f"{summary['synthetic']}",
+            highlight=False,
+        )
+    out_console.print(f"manifest {summary['manifest']}", highlight=False)
+    out_console.print(f"metrics  {summary['metrics']}", highlight=False)
+    if summary.get("report"):
+        out_console.print(f"report   {summary['report']}", highlight=False)
+
+
+@app.command()
+def models() -> None:
+    """List the available synthesizers."""
+    from synthpipe.models import available_models
+
+    for name, description in available_models().items():
+        out_console.print(f"[bold]{name:8}[/] {description}", highlight=False)
+
+
+@app.command()
+def evaluate(
+    real: Annotated[Path, typer.Option(help="Real training table the model saw.")],
+    holdout: Annotated[Path, typer.Option(help="Real holdout table the model never saw.")],
+    synthetic: Annotated[Path, typer.Option(help="Synthetic table.")],
+    target: Annotated[str | None, typer.Option(help="Label column for utility scores.")] = None,
+    out: Annotated[Path, typer.Option(help="Where to write metrics.json.")] = Path("metrics.json"),
+    config: Annotated[Path | None, typer.Option(help="Run config with gate thresholds.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    debug: DebugOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Evaluate any synthetic table against real train and holdout tables; write metrics.json."""
+    _setup(debug, verbose)
+    try:
+        from synthpipe.config import load_config
+        from synthpipe.evaluation import evaluate as run_evaluation
+        from synthpipe.evaluation import gates
+        from synthpipe.io import read_table, write_json
+        from synthpipe.metadata import detect_metadata
+
+        cfg = load_config(config)
+        tr, ho, sy = (read_table(p, cfg.na_values) for p in (real, holdout, synthetic))
+        _same_columns(tr, ho, sy)
+        meta = detect_metadata(tr)
+        if target is not None and target not in tr.columns:
+            from synthpipe.errors import InputError
+
+            raise InputError(f"target column {target!r} is not in {real}")
+        metrics = run_evaluation(tr, ho, sy[tr.columns], meta.subset(list(tr.columns)), target,
+                                 seed=seed, published=sy)
+        metrics["gates"] = gates(metrics, cfg.gates)
+        write_json(metrics, out)
+    except SynthpipeError as exc:
+        raise _fail(exc) from None
+    except Exception as exc:  # a bug: readable line, traceback behind --debug
+        raise _fail(exc) from None
+    verdict = metrics["gates"]
+    out_console.print(
+        f"{'[green]privacy gates pass' if verdict['publishable'] else '[red]gates FAILED'}[/]"
+        f" -> {out}",
+        highlight=False,
+    )
+    if not verdict["publishable"]:
+        raise typer.Exit(3)
+
+
+def _same_columns(*frames: Any) -> None:
+    from synthpipe.errors import InputError
+
+    first = set(frames[0].columns)
+    for f in frames[1:]:
+        if set(f.columns) != first:
+            missing, extra = first - set(f.columns), set(f.columns) - first
+            raise InputError(
+                f"the tables do not have the same columns (missing {sorted(missing)}, extra "
+                f"{sorted(extra)})",
+                hint="evaluate tables with identical columns",
+            )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except SystemExit as exc:
+        # Click maps usage errors to 2 already; keep its code.
+        sys.exit(exc.code)
+
+
+if __name__ == "__main__":
+    main()

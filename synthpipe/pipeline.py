@@ -1,0 +1,606 @@
+"""The steps of a synthpipe run, as plain functions (no Prefect import here).
+
+:func:`run_pipeline` composes them in order. It takes a ``runner`` that is called once per step
+as ``runner(step_name, fn, *args, **kwargs)``; the default calls ``fn`` directly, the Prefect flow
+(:mod:`synthpipe.orchestration`) passes one that runs each step as a Prefect task. So the order
+of the steps is written once, here.
+
+Data flow::
+
+    ingest -> detect -> validate_input -> protect -> split -> train -> sample -> finish_output
+      -> validate_synthetic -> evaluate -> gate -> publish
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from synthpipe.config import PIIAction, RunConfig
+from synthpipe.errors import InputError
+from synthpipe.io import atomic_path, read_table, sha256_file, write_json, write_table
+from synthpipe.metadata import ColumnKind, TableMetadata, detect_metadata, load_overrides
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, int, int, dict], None]
+StepRunner = Callable[..., Any]
+
+#: Packages whose versions the manifest records.
+RECORDED_PACKAGES = (
+    "synthpipe",
+    "torch",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "scikit-learn",
+    "sdv",
+    "ctgan",
+    "rdt",
+    "sdmetrics",
+    "great-expectations",
+    "prefect",
+    "faker",
+    "pydantic",
+)
+
+
+def direct_runner(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a step in-process (no orchestration)."""
+    return fn(*args, **kwargs)
+
+
+# ----------------------------------------------------------------------------- data classes
+
+
+@dataclass
+class Ingested:
+    """The input table as read, with its provenance."""
+
+    df: pd.DataFrame
+    path: str
+    sha256: str
+    metadata: TableMetadata
+
+
+@dataclass
+class Protected:
+    """The table after PII policies, plus what the leak scan needs."""
+
+    df: pd.DataFrame
+    actions: dict[str, str]
+    findings: list[dict]
+    action_log: list[dict]
+    # Real values of direct identifiers of the INPUT, kept in memory only for the leak scan.
+    pii_values: dict[str, pd.Series] = field(repr=False, default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    """What a run produced.
+
+    Attributes:
+        out_dir: The run folder.
+        publishable: Whether every blocking gate passed (False: quarantined).
+        synthetic_path: The published synthetic table, or the quarantined one.
+        manifest_path: manifest.json.
+        metrics_path: metrics.json.
+        report_path: report.html, when built.
+        metrics: The metrics dict (with the gate verdict under "gates").
+    """
+
+    out_dir: Path
+    publishable: bool
+    synthetic_path: Path
+    manifest_path: Path
+    metrics_path: Path
+    report_path: Path | None
+    metrics: dict[str, Any]
+
+
+# ----------------------------------------------------------------------------- steps
+
+
+def ingest(cfg: RunConfig) -> Ingested:
+    """Read the table, hash it, detect column kinds; check the target exists and varies."""
+    df = read_table(cfg.table, na_values=cfg.na_values)
+    overrides = load_overrides(cfg.metadata) if cfg.metadata else None
+    metadata = detect_metadata(df, overrides)
+    if cfg.target is not None:
+        if cfg.target not in df.columns:
+            raise InputError(
+                f"target column {cfg.target!r} is not in the table",
+                hint=f"choose one of: {', '.join(map(str, df.columns[:40]))}",
+            )
+        n_classes = df[cfg.target].nunique(dropna=True)
+        if n_classes < 2:
+            raise InputError(
+                f"target column {cfg.target!r} has {n_classes} distinct value(s); "
+                "it needs at least 2",
+                hint="pick a label column with two or more classes, or run without --target",
+            )
+        meta = metadata.columns[cfg.target]
+        if meta.kind not in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN):
+            n = df[cfg.target].nunique()
+            if n > 50:
+                raise InputError(
+                    f"target column {cfg.target!r} has {n} distinct values; "
+                    "synthpipe conditions on class labels",
+                    hint="use a categorical label as --target (e.g. a fraud flag)",
+                )
+            meta.kind, meta.reason = ColumnKind.CATEGORICAL, "target column (class label)"
+    log.info("read %s: %d rows x %d columns", cfg.table, len(df), df.shape[1])
+    return Ingested(
+        df=df, path=str(Path(cfg.table).resolve()), sha256=sha256_file(cfg.table), metadata=metadata
+    )
+
+
+def validate_input(df: pd.DataFrame, cfg: RunConfig) -> dict:
+    """Validate the input against its Great Expectations contract; raise ContractError on failure.
+
+    The contract is ``cfg.expectations`` if given, else the bundled suite named after the table
+    (``claims.parquet`` -> ``expectations/claims.json``), else a derived baseline.
+    """
+    from synthpipe import validation
+
+    suite_path = cfg.expectations or validation.bundled_suite_for(Path(cfg.table))
+    if suite_path is not None:
+        suite = validation.load_suite(suite_path)
+        source = str(suite_path)
+    else:
+        suite = validation.baseline_suite(df, cfg.target)
+        source = "baseline"
+    report = validation.check_input_contract(df, suite)
+    out = report.to_dict()
+    out["source"] = source
+    return out
+
+
+def protect(df: pd.DataFrame, metadata: TableMetadata, cfg: RunConfig) -> Protected:
+    """Detect PII and apply the per-column policies to the real table.
+
+    Direct identifiers never reach a model: by default they are replaced by fake values here and
+    regenerated for the synthetic rows in :func:`finish_output`.
+    """
+    from synthpipe import pii
+
+    findings = pii.detect_pii(df, metadata, seed=cfg.seed) if cfg.pii.detect else []
+    actions = pii.plan_actions(findings, metadata, cfg.pii)
+    if cfg.target in actions and actions[cfg.target] != PIIAction.KEEP:
+        log.warning("target %s was flagged as PII; keeping it since it is the label", cfg.target)
+        actions[cfg.target] = PIIAction.KEEP
+    needs_key = any(a == PIIAction.PSEUDONYMIZE for a in actions.values())
+    key = pii.pii_key_from_env(required=needs_key)
+    protected, action_log = pii.protect_table(df, actions, findings, key, cfg.seed)
+    by_col = {f.column: f for f in findings}
+    pii_values = {
+        c: df[c].dropna()
+        for c, f in by_col.items()
+        if f.category == "direct" and actions.get(c) != PIIAction.KEEP
+    }
+    return Protected(
+        df=protected,
+        actions={c: PIIAction(a).value for c, a in actions.items()},
+        findings=[f.to_dict() for f in findings],
+        action_log=action_log,
+        pii_values=pii_values,
+    )
+
+
+def model_columns(metadata: TableMetadata, actions: dict[str, str]) -> list[str]:
+    """Columns a synthesizer learns: modelled kinds that PII policies did not take away."""
+    excluded = {c for c, a in actions.items() if a in ("drop", "fake")}
+    # Pseudonymized columns stay modelled only if they are low-cardinality labels (an agent
+    # code, say); a pseudonymized identifier is an id and is regenerated like any id.
+    return [c for c in metadata.modelled if c not in excluded]
+
+
+def split(df: pd.DataFrame, cfg: RunConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split into train and holdout, stratified on the target when given.
+
+    The holdout is never trained on: it is the yardstick for fidelity and privacy.
+    """
+    from sklearn.model_selection import train_test_split
+
+    if len(df) < 10:
+        raise InputError(
+            f"the table has {len(df)} rows; synthpipe needs at least 10 to hold some out",
+            hint="provide a larger table",
+        )
+    stratify = None
+    if cfg.target is not None:
+        counts = df[cfg.target].value_counts(dropna=False)
+        if counts.min() >= 2:
+            stratify = df[cfg.target].astype(str)
+        else:
+            log.warning("a class of %s has a single row; the split is not stratified", cfg.target)
+    train, holdout = train_test_split(
+        df, test_size=cfg.holdout_fraction, random_state=cfg.seed, stratify=stratify
+    )
+    return train.reset_index(drop=True), holdout.reset_index(drop=True)
+
+
+def train_model(
+    train: pd.DataFrame,
+    metadata: TableMetadata,
+    cfg: RunConfig,
+    progress: ProgressFn | None = None,
+):
+    """Fit the configured synthesizer on the training split (modelled columns only)."""
+    from synthpipe.models import get_model
+
+    cls = get_model(cfg.model.name)
+    params = dict(cfg.model.params)
+    if cfg.model.epochs is not None:
+        params["epochs"] = cfg.model.epochs
+    model = cls(device=cfg.device.value, seed=cfg.seed, **params)
+    return model.fit(train, metadata, target=cfg.target, progress=progress)
+
+
+def sample(
+    model: Any,
+    n_rows: int,
+    cfg: RunConfig,
+    class_counts: dict[Any, int] | None = None,
+    progress: ProgressFn | None = None,
+) -> tuple[pd.DataFrame, dict]:
+    """Sample ``n_rows`` synthetic rows, rebalanced when ``cfg.rebalance.spec`` is set.
+
+    Returns:
+        The synthetic rows (modelled columns) and the sampling plan (class counts).
+    """
+    from synthpipe import rebalance
+
+    if cfg.rebalance.spec is None or cfg.target is None:
+        synthetic = model.sample(n_rows, seed=cfg.seed, progress=progress)
+        plan = {"mode": "unconditional", "rows": n_rows}
+        if cfg.target is not None:
+            plan["class_counts"] = _class_counts(synthetic[cfg.target])
+        return synthetic, plan
+    counts = rebalance.plan_counts(cfg.rebalance.spec, class_counts or {}, cfg.rows, n_rows)
+    synthetic = rebalance.sample_counts(model, cfg.target, counts, seed=cfg.seed, progress=progress)
+    return synthetic, {
+        "mode": "rebalanced",
+        "spec": cfg.rebalance.spec,
+        "rows": int(sum(counts.values())),
+        "class_counts": {str(k): int(v) for k, v in counts.items()},
+    }
+
+
+def _class_counts(s: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in s.value_counts(dropna=False).sort_index().items()}
+
+
+def finish_output(
+    synthetic: pd.DataFrame, prot: Protected, metadata: TableMetadata, seed: int
+) -> pd.DataFrame:
+    """Complete the synthetic rows into the published table.
+
+    Columns that were never modelled (ids, free text, faked or pseudonymized identifiers) are
+    filled with fresh format-preserving values that match no real value; dropped columns stay
+    out; column order and dtypes follow the input.
+    """
+    from synthpipe import pii
+
+    protected = prot.df
+    columns = [c for c in protected.columns if prot.actions.get(c) != "drop"]
+    missing = [c for c in columns if c not in synthetic.columns]
+    forbidden = {c: set(v.astype(str)) for c, v in prot.pii_values.items()}
+    kinds = {c: metadata.kind(c).value for c in metadata.columns}
+    pii_types = {f["column"]: f["pii_type"] for f in prot.findings if f["column"] in missing}
+    out = pii.fill_output_columns(
+        synthetic, protected, missing, kinds, pii_types, seed, forbidden=forbidden
+    )
+    out = out[columns]
+    for c in columns:
+        want = protected[c].dtype
+        if out[c].dtype != want:
+            try:
+                out[c] = out[c].astype(want)
+            except (TypeError, ValueError):
+                log.warning("column %s could not be cast back to %s", c, want)
+    return out.reset_index(drop=True)
+
+
+def validate_synthetic(
+    train: pd.DataFrame, synthetic: pd.DataFrame, metadata: TableMetadata, target: str | None
+) -> tuple[dict, dict]:
+    """Derive a Great Expectations suite from the real training data and validate the output.
+
+    Returns:
+        The validation report (dict) and the suite (JSON dict) to save beside the run.
+    """
+    from synthpipe import validation
+
+    columns = [c for c in synthetic.columns if c in train.columns]
+    suite = validation.derive_suite(train[columns], metadata.subset(columns), target)
+    report = validation.validate(synthetic[columns], suite)
+    return report.to_dict(), validation.suite_to_json(suite)
+
+
+def evaluate(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    published: pd.DataFrame,
+    metadata: TableMetadata,
+    cfg: RunConfig,
+    pii_values: dict[str, pd.Series],
+    density_model: Any = None,
+) -> dict:
+    """Fidelity, utility and privacy of the synthetic rows against train and holdout."""
+    from synthpipe.evaluation import evaluate as run_evaluation
+
+    cols = list(synthetic.columns)
+    return run_evaluation(
+        train[cols],
+        holdout[cols],
+        synthetic,
+        metadata.subset(cols),
+        cfg.target,
+        seed=cfg.seed,
+        pii_values=pii_values,
+        published=published,
+        density_model=density_model,
+    )
+
+
+def gate(metrics: dict, cfg: RunConfig) -> dict:
+    """Apply the publication gates: privacy failures block, fidelity floors warn."""
+    from synthpipe.evaluation import gates
+
+    return gates(metrics, cfg.gates)
+
+
+def default_out_dir(cfg: RunConfig) -> Path:
+    """``runs/<table stem>-<UTC timestamp>`` under the working directory."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Path("runs") / f"{Path(cfg.table).stem}-{stamp}"
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages that shape a run's result."""
+    versions = {"python": platform.python_version()}
+    for name in RECORDED_PACKAGES:
+        try:
+            versions[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def publish(
+    out_dir: Path,
+    published: pd.DataFrame,
+    manifest: dict,
+    metrics: dict,
+    suite_json: dict | None,
+    model: Any,
+    verdict: dict,
+    report_builder: Callable[[Path], Any] | None = None,
+) -> RunResult:
+    """Write the run folder atomically: everything goes to a temp folder renamed at the end.
+
+    A publishable run writes ``synthetic.parquet`` at the top; a run that failed a blocking gate
+    writes it under ``quarantine/`` beside ``REASONS.txt``, and nothing at the top level that a
+    consumer could pick up by mistake.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise InputError(
+            f"output folder {out_dir} already exists and is not empty",
+            hint="choose a new --out folder or remove the old one",
+        )
+    publishable = bool(verdict["publishable"])
+    rel_synth = Path("synthetic.parquet") if publishable else Path("quarantine/synthetic.parquet")
+    with atomic_path(out_dir) as tmp:
+        tmp.mkdir(parents=True)
+        write_table(published, tmp / rel_synth)
+        if not publishable:
+            reasons = "\n".join(
+                f"- {c['name']}: {c['message']}"
+                for c in verdict["checks"]
+                if not c["passed"] and c["severity"] == "block"
+            )
+            (tmp / "quarantine" / "REASONS.txt").write_text(
+                "This dataset failed a blocking gate and must not be published.\n" + reasons + "\n"
+            )
+        if suite_json is not None:
+            write_json(suite_json, tmp / "expectations" / "synthetic_suite.json")
+        model.save(tmp / "model")
+        write_json(metrics, tmp / "metrics.json")
+        manifest = {
+            **manifest,
+            "verdict": "published" if publishable else "quarantined",
+            "outputs": _hash_outputs(tmp),
+        }
+        write_json(manifest, tmp / "manifest.json")
+        if report_builder is not None:
+            report_builder(tmp)
+    report = out_dir / "report.html"
+    return RunResult(
+        out_dir=out_dir,
+        publishable=publishable,
+        synthetic_path=out_dir / rel_synth,
+        manifest_path=out_dir / "manifest.json",
+        metrics_path=out_dir / "metrics.json",
+        report_path=report if report.exists() else None,
+        metrics=metrics,
+    )
+
+
+def _hash_outputs(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+# ----------------------------------------------------------------------------- composition
+
+
+def run_pipeline(
+    cfg: RunConfig,
+    progress: ProgressFn | None = None,
+    runner: StepRunner = direct_runner,
+) -> RunResult:
+    """Run every step of a synthpipe job and publish (or quarantine) the result.
+
+    Args:
+        cfg: The run configuration.
+        progress: Callback for training and sampling progress ``(phase, step, total, info)``.
+        runner: How each step is executed (direct call, or a Prefect task).
+
+    Returns:
+        Paths of the outputs and the metrics; ``publishable`` False means quarantined.
+
+    Raises:
+        SynthpipeError: Bad input, configuration or contract, with a message naming the fix.
+    """
+    timings: dict[str, float] = {}
+    started = datetime.now(UTC)
+
+    def step(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        result = runner(name, fn, *args, **kwargs)
+        timings[name] = round(time.perf_counter() - t0, 3)
+        return result
+
+    out_dir = Path(cfg.out) if cfg.out else default_out_dir(cfg)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise InputError(
+            f"output folder {out_dir} already exists and is not empty",
+            hint="choose a new --out folder or remove the old one",
+        )
+    ing: Ingested = step("ingest", ingest, cfg)
+    contract = step("validate_input", validate_input, ing.df, cfg)
+    prot: Protected = step("protect", protect, ing.df, ing.metadata, cfg)
+    train, holdout = step("split", split, prot.df, cfg)
+    cols = model_columns(ing.metadata, prot.actions)
+    if cfg.target is not None and cfg.target not in cols:
+        cols.append(cfg.target)
+    meta = ing.metadata.subset(cols)
+    model = step("train", train_model, train[cols], meta, cfg, progress)
+    n_rows = cfg.rows or len(train)
+    class_counts = train[cfg.target].value_counts().to_dict() if cfg.target else None
+    synthetic, plan = step("sample", sample, model, n_rows, cfg, class_counts, progress)
+    published = step("finish_output", finish_output, synthetic, prot, ing.metadata, cfg.seed)
+    suite_report, suite_json = step(
+        "validate_synthetic", validate_synthetic, train, published, ing.metadata, cfg.target
+    )
+    density = model if hasattr(model, "log_prob") else None
+    metrics = step(
+        "evaluate",
+        evaluate,
+        train,
+        holdout,
+        synthetic[cols],
+        published,
+        meta,
+        cfg,
+        prot.pii_values,
+        density,
+    )
+    metrics["input_contract"] = contract
+    metrics["synthetic_suite"] = suite_report
+    metrics["sampling"] = plan
+    verdict = step("gate", gate, metrics, cfg)
+    metrics["gates"] = verdict
+    manifest = {
+        "synthpipe_version": package_versions()["synthpipe"],
+        "created_at": started.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "user": _user(),
+        "host": platform.node(),
+        "input": {
+            "path": ing.path,
+            "sha256": ing.sha256,
+            "rows": len(ing.df),
+            "columns": ing.df.shape[1],
+        },
+        "rows": {
+            "input": len(ing.df),
+            "train": len(train),
+            "holdout": len(holdout),
+            "synthetic": len(published),
+        },
+        "columns": [
+            {
+                **m.to_dict(),
+                "action": prot.actions.get(c, "keep" if c in cols else "regenerate"),
+                "modelled": c in cols,
+            }
+            for c, m in ing.metadata.columns.items()
+        ],
+        "output_columns": list(published.columns),
+        "pii": {"findings": prot.findings, "actions": prot.action_log},
+        "model": {
+            "name": cfg.model.name,
+            "params": model.get_params(),
+            "device": str(getattr(model, "device_", cfg.device.value)),
+        },
+        "sampling": plan,
+        "config": cfg.public_dict(),
+        "seed": cfg.seed,
+        "versions": package_versions(),
+        "timings_seconds": timings,
+        "gates": {"publishable": verdict["publishable"], "failed": verdict.get("failed", [])},
+    }
+
+    def build_report(folder: Path) -> None:
+        try:
+            from synthpipe.report import build_report as _build
+        except ImportError:  # the report package is optional until it lands
+            log.info("report module not available; skipping report.html")
+            return
+        _build(folder)
+
+    return step(
+        "publish",
+        publish,
+        out_dir,
+        published,
+        manifest,
+        metrics,
+        suite_json,
+        model,
+        verdict,
+        build_report,
+    )
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+__all__ = [
+    "Ingested",
+    "Protected",
+    "RunResult",
+    "run_pipeline",
+    "ingest",
+    "validate_input",
+    "protect",
+    "split",
+    "train_model",
+    "sample",
+    "finish_output",
+    "validate_synthetic",
+    "evaluate",
+    "gate",
+    "publish",
+    "package_versions",
+    "direct_runner",
+]

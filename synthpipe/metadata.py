@@ -130,11 +130,14 @@ def _detect_column(name: str, s: pd.Series) -> tuple[ColumnKind, str]:
         return ColumnKind.BOOLEAN, "boolean dtype"
     if pd.api.types.is_datetime64_any_dtype(s):
         return ColumnKind.DATETIME, "datetime dtype"
+    is_numeric = pd.api.types.is_numeric_dtype(s)
+    if not is_numeric:
+        _check_plain_values(name, s, non_null)
     # nunique on a huge string column is the one pass we cannot avoid; it is hash based and
     # bounded in memory by the distinct values.
     nunique = int(non_null.nunique())
     unique_share = nunique / n
-    if pd.api.types.is_numeric_dtype(s):
+    if is_numeric:
         if set(pd.unique(non_null)) <= {0, 1} and nunique == 2 and _looks_flag(name):
             return ColumnKind.BOOLEAN, "0/1 values with a flag-like name"
         if _ID_NAME.search(name) and unique_share > 0.95 and n > 20:
@@ -142,22 +145,7 @@ def _detect_column(name: str, s: pd.Series) -> tuple[ColumnKind, str]:
         if nunique <= NUMERIC_AS_CATEGORY_MAX and n >= 10 * nunique and _is_whole(non_null):
             return ColumnKind.CATEGORICAL, f"only {nunique} distinct whole numbers"
         return ColumnKind.NUMERICAL, "numeric dtype"
-    if not (
-        pd.api.types.is_object_dtype(s)
-        or pd.api.types.is_string_dtype(s)
-        or isinstance(s.dtype, pd.CategoricalDtype)
-    ):
-        raise InputError(
-            f"column {name!r} has unsupported type {s.dtype}",
-            hint="synthpipe handles numbers, strings, booleans and dates; drop or flatten it",
-        )
     sample = non_null.head(1000)
-    if not all(isinstance(v, (str, bool)) for v in sample):
-        bad = next(type(v).__name__ for v in sample if not isinstance(v, (str, bool)))
-        raise InputError(
-            f"column {name!r} holds values of type {bad} (nested or mixed values)",
-            hint="flatten lists/structs into plain columns or drop the column before running",
-        )
     strings = sample.astype(str)
     if _ID_NAME.search(name) and unique_share > 0.5:
         return ColumnKind.ID, "identifier-like name with mostly unique values"
@@ -177,6 +165,26 @@ def _detect_column(name: str, s: pd.Series) -> tuple[ColumnKind, str]:
             return ColumnKind.TEXT, "mostly unique multi-word values"
         return ColumnKind.ID, "mostly unique values"
     return ColumnKind.CATEGORICAL, f"{nunique} distinct labels"
+
+
+def _check_plain_values(name: str, s: pd.Series, non_null: pd.Series) -> None:
+    """Reject columns of lists, dicts or other objects that are not plain strings/booleans."""
+    if not (
+        pd.api.types.is_object_dtype(s)
+        or pd.api.types.is_string_dtype(s)
+        or isinstance(s.dtype, pd.CategoricalDtype)
+    ):
+        raise InputError(
+            f"column {name!r} has unsupported type {s.dtype}",
+            hint="synthpipe handles numbers, strings, booleans and dates; drop or flatten it",
+        )
+    sample = non_null.head(1000)
+    bad = [type(v).__name__ for v in sample if not isinstance(v, (str, bool))]
+    if bad:
+        raise InputError(
+            f"column {name!r} holds values of type {bad[0]} (nested or mixed values)",
+            hint="flatten lists/structs into plain columns or drop the column before running",
+        )
 
 
 def _looks_flag(name: str) -> bool:

@@ -1,0 +1,94 @@
+"""synthpipe.io: reading tables, atomic writes, hashes."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import pytest
+
+from synthpipe.errors import InputError
+from synthpipe.io import atomic_path, read_table, sha256_file, write_json, write_table
+
+
+def test_csv_missing_markers_and_literal_none(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("a,b,c,_c3\n1,None,?,\n2,x,,\n")
+    df = read_table(p)
+    assert list(df.columns) == ["a", "b", "c"]  # empty trailing column dropped
+    assert df["b"].tolist() == ["None", "x"]  # the literal string stays a label
+    assert df["c"].isna().all()  # "?" and "" are missing
+
+
+def test_csv_extra_na_values(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("a,b\n1,N/A\n2,y\n")
+    assert read_table(p)["b"].tolist() == ["N/A", "y"]
+    assert read_table(p, na_values=["", "?", "N/A"])["b"].isna().tolist() == [True, False]
+
+
+def test_csv_dates_parsed(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("d,x\n10/17/2014,1\n6/27/2006,2\n1/3/2000,3\n")
+    df = read_table(p)
+    assert pd.api.types.is_datetime64_any_dtype(df["d"])
+    assert df["d"].iloc[0] == pd.Timestamp("2014-10-17")
+
+
+def test_parquet_round_trip_keeps_dtypes(tmp_path):
+    df = pd.DataFrame(
+        {
+            "i": pd.array([1, None, 3], dtype="Int64"),
+            "b": pd.array([True, None, False], dtype="boolean"),
+            "d": pd.to_datetime(["2020-01-01", "2021-02-03", None]),
+            "s": ["x", None, "z"],
+        }
+    )
+    p = write_table(df, tmp_path / "t.parquet")
+    back = read_table(p)
+    assert back.dtypes.astype(str).tolist() == df.dtypes.astype(str).tolist()
+    pd.testing.assert_frame_equal(back, df)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("missing.parquet", None, "does not exist"),
+        ("corrupt.parquet", b"PAR1 this is not parquet", "could not be read"),
+        ("empty.csv", b"", "is empty"),
+        ("header_only.csv", b"a,b\n", "has no rows"),
+        ("table.xlsx", b"x", "unsupported extension"),
+    ],
+)
+def test_bad_files_raise_input_error(tmp_path, name, content, message):
+    p = tmp_path / name
+    if content is not None:
+        p.write_bytes(content)
+    with pytest.raises(InputError, match=message) as err:
+        read_table(p)
+    assert err.value.hint  # every input error says how to fix it
+
+
+def test_sha256_matches_hashlib(tmp_path):
+    p = tmp_path / "f.bin"
+    p.write_bytes(b"abc" * 1000)
+    assert sha256_file(p) == hashlib.sha256(b"abc" * 1000).hexdigest()
+
+
+def test_atomic_path_leaves_nothing_on_failure(tmp_path):
+    final = tmp_path / "out.json"
+    with pytest.raises(RuntimeError), atomic_path(final) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("boom")
+    assert not final.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_dir_replaces_only_on_success(tmp_path):
+    final = tmp_path / "run"
+    with atomic_path(final) as tmp:
+        tmp.mkdir()
+        (tmp / "a.txt").write_text("a")
+    assert (final / "a.txt").read_text() == "a"
+    write_json({"x": 1}, final / "m.json")
+    assert (final / "m.json").read_text().strip().startswith("{")

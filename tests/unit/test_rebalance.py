@@ -1,0 +1,80 @@
+"""synthpipe.rebalance: spec parsing and exact per-class sampling."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from synthpipe.errors import ConfigError, ModelError
+from synthpipe.rebalance import plan_counts, sample_counts
+
+COUNTS = {"N": 980, "Y": 20}
+
+
+@pytest.mark.parametrize(
+    ("spec", "rows", "expected"),
+    [
+        ("0.5", 1000, {"Y": 500, "N": 500}),
+        ("0.3", 101, {"Y": 30, "N": 71}),
+        ("Y=0.25,N=0.75", 400, {"Y": 100, "N": 300}),
+        ("y=0.1, n=0.9", 10, {"Y": 1, "N": 9}),
+        ("Y=500,N=1500", None, {"Y": 500, "N": 1500}),
+        ("Y=1,N=0", 7, {"Y": 7, "N": 0}),
+    ],
+)
+def test_exact_counts(spec, rows, expected):
+    counts = plan_counts(spec, COUNTS, rows)
+    assert counts == expected
+    if rows is not None:
+        assert sum(counts.values()) == rows
+
+
+def test_multiclass_share_keeps_other_proportions():
+    counts = plan_counts("0.5", {"a": 600, "b": 300, "c": 100}, n_rows=None, default_rows=1000)
+    assert counts == {"c": 500, "a": 333, "b": 167}
+
+
+def test_boolean_classes_by_name():
+    assert plan_counts("True=3,False=5", {False: 90, True: 10}, None) == {False: 5, True: 3}
+
+
+@pytest.mark.parametrize(
+    ("spec", "rows", "message"),
+    [
+        ("Z=0.5,N=0.5", 100, "does not have"),
+        ("Y=0.3,N=0.5", 100, "add up to 0.8"),
+        ("Y=-5,N=10", None, "must not be negative"),
+        ("1.5", 100, "strictly between"),
+        ("lots", 100, "neither a share"),
+        ("Y=10,N=20", 100, "--rows asks for 100"),
+        ("Y=0.5,Y=0.5", 100, "twice"),
+    ],
+)
+def test_bad_specs(spec, rows, message):
+    with pytest.raises(ConfigError, match=message):
+        plan_counts(spec, COUNTS, rows)
+
+
+class _FakeConditional:
+    """Stands in for a model: returns exactly the requested class (or lies, when told)."""
+
+    def __init__(self, lie: bool = False):
+        self.lie = lie
+
+    def sample(self, n, conditions=None, seed=None, progress=None):
+        (col, value), = conditions.items()
+        values = [value] * n
+        if self.lie and n > 1:
+            values[0] = "other"
+        return pd.DataFrame({col: values, "x": range(n)})
+
+
+def test_sample_counts_exact_and_shuffled():
+    out = sample_counts(_FakeConditional(), "y", {"Y": 30, "N": 70}, seed=1)
+    assert out["y"].value_counts().to_dict() == {"N": 70, "Y": 30}
+    assert out["y"].iloc[:30].nunique() == 2  # shuffled, not class blocks
+
+
+def test_sample_counts_detects_wrong_class():
+    with pytest.raises(ModelError, match="rows of class"):
+        sample_counts(_FakeConditional(lie=True), "y", {"Y": 3, "N": 2})

@@ -1,0 +1,118 @@
+"""Bad input: a clear one-line error, exit code 2, and no output folder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def _run(cli, tmp_path, table, *extra):
+    out = tmp_path / "out"
+    result = cli("run", "--table", table, "--epochs", "1", "--out", out, *extra)
+    return result, out
+
+
+def _frame(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {"x": rng.normal(size=n), "c": rng.choice(["a", "b"], n), "y": rng.choice(["Y", "N"], n)}
+    )
+
+
+def _assert_clean_failure(result, out, *words):
+    assert result.exit_code == 2, result.output
+    assert "error:" in result.output
+    for w in words:
+        assert w in result.output, result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_missing_file(cli, tmp_path):
+    result, out = _run(cli, tmp_path, tmp_path / "nope.parquet")
+    _assert_clean_failure(result, out, "does not exist")
+
+
+def test_corrupt_parquet(cli, tmp_path):
+    p = tmp_path / "bad.parquet"
+    p.write_bytes(b"PAR1garbagegarbage")
+    result, out = _run(cli, tmp_path, p)
+    _assert_clean_failure(result, out, "could not be read")
+
+
+def test_empty_table(cli, tmp_path):
+    p = tmp_path / "empty.parquet"
+    _frame().iloc[:0].to_parquet(p)
+    result, out = _run(cli, tmp_path, p)
+    _assert_clean_failure(result, out, "no rows")
+
+
+def test_target_absent(cli, tmp_path):
+    p = tmp_path / "t.parquet"
+    _frame().to_parquet(p)
+    result, out = _run(cli, tmp_path, p, "--target", "label")
+    _assert_clean_failure(result, out, "'label'", "not in the table")
+
+
+def test_target_one_class(cli, tmp_path):
+    p = tmp_path / "t.parquet"
+    _frame().assign(y="Y").to_parquet(p)
+    result, out = _run(cli, tmp_path, p, "--target", "y")
+    _assert_clean_failure(result, out, "1 distinct value")
+
+
+def test_all_null_column(cli, tmp_path):
+    p = tmp_path / "t.parquet"
+    _frame().assign(empty=pd.Series([None] * 200, dtype="float64")).to_parquet(p)
+    result, out = _run(cli, tmp_path, p)
+    _assert_clean_failure(result, out, "empty")
+
+
+def test_nested_list_column(cli, tmp_path):
+    p = tmp_path / "t.parquet"
+    _frame().assign(tags=[[1, 2]] * 200).to_parquet(p)
+    result, out = _run(cli, tmp_path, p)
+    _assert_clean_failure(result, out, "tags", "nested")
+
+
+def test_unknown_model(cli, tmp_path):
+    p = tmp_path / "t.parquet"
+    _frame().to_parquet(p)
+    result, out = _run(cli, tmp_path, p, "--model", "gpt")
+    _assert_clean_failure(result, out, "gpt")
+
+
+@pytest.mark.slow
+def test_huge_categorical_is_an_identifier(cli, tmp_path):
+    """300,000 distinct labels: treated as an identifier, never one-hot encoded."""
+    n = 300_000
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(
+        {
+            "code": np.char.add("K", rng.permutation(n).astype(str)),
+            "x": rng.normal(size=n),
+            "y": rng.choice(["Y", "N"], n, p=[0.1, 0.9]),
+        }
+    )
+    p = tmp_path / "big.parquet"
+    df.to_parquet(p)
+    out = tmp_path / "out"
+    result = cli("run", "--table", p, "--target", "y", "--epochs", "1", "--rows", "1000",
+                 "--out", out)
+    assert result.exit_code in (0, 3), result.output
+    manifest = (out / "manifest.json").read_text()
+    assert '"kind": "id"' in manifest
+    synth_path = next(out.rglob("synthetic.parquet"))
+    synth = pd.read_parquet(synth_path)
+    assert synth["code"].is_unique and not set(synth["code"]) & set(df["code"])
+
+
+def test_pseudonymize_without_key_refuses(cli, tmp_path, monkeypatch):
+    monkeypatch.delenv("SYNTHPIPE_PII_KEY", raising=False)
+    p = tmp_path / "t.parquet"
+    _frame().assign(email=[f"user{i}@example.com" for i in range(200)]).to_parquet(p)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("pii:\n  policies: {email: pseudonymize}\n")
+    result, out = _run(cli, tmp_path, p, "--config", cfg)
+    _assert_clean_failure(result, out, "SYNTHPIPE_PII_KEY")

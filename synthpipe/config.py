@@ -21,6 +21,7 @@ Example config file::
 from __future__ import annotations
 
 import json
+import os
 from enum import Enum
 from importlib import resources
 from pathlib import Path
@@ -54,6 +55,24 @@ class PIIAction(str, Enum):
     PSEUDONYMIZE = "pseudonymize"
     FAKE = "fake"
     KEEP = "keep"
+
+
+class Runner(str, Enum):
+    """Where the flow's tasks run."""
+
+    LOCAL = "local"
+    DASK = "dask"
+
+
+class Approval(str, Enum):
+    """Whether a steward must approve in the flow before publication."""
+
+    NONE = "none"
+    REQUIRED = "required"
+
+
+#: Candidates tried by ``--model auto`` when the config names none.
+AUTO_CANDIDATES = ("tvae", "tabddpm", "flow")
 
 
 class ModelConfig(_Strict):
@@ -149,6 +168,18 @@ class RunConfig(_Strict):
         na_values: Extra strings read as missing (CSV), besides empty strings and ``?``.
         metadata: Optional override file of column kinds.
         expectations: Optional Great Expectations suite (JSON) for the input contract.
+        model: The synthesizer; ``model.name == "auto"`` trains every candidate in ``models``.
+        models: Candidate model names for ``auto`` (default: tvae, tabddpm, flow).
+        cache: Reuse a trained model when the input hash and config are unchanged.
+        cache_dir: Where trained models are cached (default ``$SYNTHPIPE_CACHE_DIR`` or
+            ``~/.cache/synthpipe``). The cache holds models trained on personal data: keep it
+            inside the secure zone.
+        runner: ``local`` (threads in this process) or ``dask`` (prefect-dask's DaskTaskRunner).
+        dask_address: ``tcp://host:port`` of an existing Dask scheduler; None starts a local
+            cluster of ``dask_workers`` workers.
+        chunk_rows: Outputs larger than this are sampled in parallel chunks of this many rows and
+            written as a partitioned parquet dataset (memory per worker stays bounded).
+        approval: ``required`` pauses the flow before publishing until a steward approves.
     """
 
     table: Path = SAMPLE_TABLE
@@ -162,9 +193,30 @@ class RunConfig(_Strict):
     metadata: Path | None = None
     expectations: Path | None = None
     model: ModelConfig = Field(default_factory=ModelConfig)
+    models: list[str] | None = None
+    cache: bool = True
+    cache_dir: Path | None = None
+    runner: Runner = Runner.LOCAL
+    dask_address: str | None = None
+    dask_workers: int = Field(default=2, ge=1)
+    chunk_rows: int = Field(default=250_000, ge=1_000)
+    approval: Approval = Approval.NONE
     pii: PIIConfig = Field(default_factory=PIIConfig)
     rebalance: RebalanceConfig = Field(default_factory=RebalanceConfig)
     gates: GateConfig = Field(default_factory=GateConfig)
+
+    def candidate_models(self) -> list[str]:
+        """Model names this run trains: one, or every candidate for ``auto``."""
+        if self.model.name != "auto":
+            return [self.model.name]
+        return list(self.models or AUTO_CANDIDATES)
+
+    def resolved_cache_dir(self) -> Path:
+        """The model cache folder."""
+        if self.cache_dir is not None:
+            return Path(self.cache_dir)
+        env = os.environ.get("SYNTHPIPE_CACHE_DIR")
+        return Path(env) if env else Path.home() / ".cache" / "synthpipe" / "models"
 
     def public_dict(self) -> dict[str, Any]:
         """JSON-ready form for the manifest."""
@@ -199,7 +251,7 @@ def load_config(path: str | Path | None, **overrides: Any) -> RunConfig:
         if not isinstance(data, dict):
             raise ConfigError(f"config file {p} must hold a mapping at the top level")
         # Relative paths in a config file are relative to the file, not to the cwd.
-        for key in ("table", "out", "metadata", "expectations"):
+        for key in ("table", "out", "metadata", "expectations", "cache_dir"):
             if isinstance(data.get(key), str) and not Path(data[key]).is_absolute():
                 data[key] = str((p.parent / data[key]).resolve())
     data = {**data}

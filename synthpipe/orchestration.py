@@ -49,11 +49,39 @@ TASK_OPTIONS: dict[str, dict[str, Any]] = {
 _progress: ProgressFn | None = None
 
 
-def prefect_runner(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run one pipeline step as a Prefect task (inside the current flow run)."""
-    opts = TASK_OPTIONS.get(name, {})
-    step_task = task(fn, name=name, cache_policy=NO_CACHE, **opts)
-    return step_task(*args, **kwargs)
+def _train_cache_key(context: Any, parameters: dict[str, Any]) -> str:
+    """Prefect cache key of the train task: the pipeline's training key (input hash + config)."""
+    return str(parameters["key"])
+
+
+class PrefectRunner:
+    """Runs each pipeline step as a Prefect task of the current flow run.
+
+    ``map`` submits one task per call to the flow's task runner (threads by default, Dask
+    workers with ``--runner dask``) and waits for all of them.
+    """
+
+    def _task(self, name: str, fn: Callable[..., Any]) -> Any:
+        opts = dict(TASK_OPTIONS.get(name, {}))
+        if name == "train":
+            # The train task returns the saved model's folder; Prefect caches that path under
+            # the training key, so an unchanged table and config skip training (state Cached).
+            opts.update(
+                cache_key_fn=_train_cache_key, persist_result=True, result_serializer="json"
+            )
+        else:
+            opts.setdefault("cache_policy", NO_CACHE)
+        return task(fn, name=name, **opts)
+
+    def run(self, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return self._task(name, fn)(*args, **kwargs)
+
+    def map(self, name: str, fn: Callable[..., Any], calls: list[tuple]) -> list[Any]:
+        step_task = self._task(name, fn)
+        if len(calls) == 1:
+            return [step_task(*calls[0])]
+        futures = [step_task.submit(*args) for args in calls]
+        return [f.result() for f in futures]
 
 
 @flow(name="synthesize-table", log_prints=False)
@@ -69,9 +97,10 @@ def synthesize_table(config: dict[str, Any] | None = None) -> dict[str, Any]:
     logger = get_run_logger()
     cfg = RunConfig(**(config or {}))
     logger.info("synthesizing %s with %s", cfg.table, cfg.model.name)
-    result = run_pipeline(cfg, progress=_progress, runner=prefect_runner)
-    logger.info("run folder %s: %s", result.out_dir, "published" if result.publishable else
-                "QUARANTINED")
+    result = run_pipeline(cfg, progress=_progress, runner=PrefectRunner())
+    logger.info(
+        "run folder %s: %s", result.out_dir, "published" if result.publishable else "QUARANTINED"
+    )
     return summarize(result)
 
 

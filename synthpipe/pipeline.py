@@ -16,13 +16,14 @@ from __future__ import annotations
 import getpass
 import logging
 import platform
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -34,7 +35,6 @@ from synthpipe.metadata import ColumnKind, TableMetadata, detect_metadata, load_
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[str, int, int, dict], None]
-StepRunner = Callable[..., Any]
 
 #: Packages whose versions the manifest records.
 RECORDED_PACKAGES = (
@@ -55,9 +55,26 @@ RECORDED_PACKAGES = (
 )
 
 
-def direct_runner(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run a step in-process (no orchestration)."""
-    return fn(*args, **kwargs)
+class StepRunner(Protocol):
+    """How the steps are executed: :class:`DirectRunner` here, Prefect tasks in orchestration."""
+
+    def run(self, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run one step and return its result."""
+        ...
+
+    def map(self, name: str, fn: Callable[..., Any], calls: list[tuple]) -> list[Any]:
+        """Run one step once per argument tuple (concurrently where the runner can)."""
+        ...
+
+
+class DirectRunner:
+    """Run every step in this process, one after the other (no orchestration)."""
+
+    def run(self, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    def map(self, name: str, fn: Callable[..., Any], calls: list[tuple]) -> list[Any]:
+        return [fn(*args) for args in calls]
 
 
 # ----------------------------------------------------------------------------- data classes
@@ -230,25 +247,82 @@ def split(df: pd.DataFrame, cfg: RunConfig) -> tuple[pd.DataFrame, pd.DataFrame]
     return train.reset_index(drop=True), holdout.reset_index(drop=True)
 
 
+def training_key(input_sha256: str, cfg: RunConfig, model_name: str) -> str:
+    """Cache key of a trained model: the input's hash and everything that shapes training.
+
+    Includes the split (seed, holdout share, target), PII handling (policies and a fingerprint of
+    the pseudonymization key, since pseudonyms change the training data), the model and its
+    budget, the device and the synthpipe version.
+    """
+    import hashlib
+    import hmac
+    import json
+    import os
+
+    key = os.environ.get("SYNTHPIPE_PII_KEY", "")
+    fingerprint = hmac.new(key.encode(), b"synthpipe-cache", "sha256").hexdigest() if key else ""
+    parts = {
+        "input": input_sha256,
+        "model": model_name,
+        "epochs": cfg.model.epochs,
+        "params": cfg.model.params,
+        "target": cfg.target,
+        "seed": cfg.seed,
+        "holdout_fraction": cfg.holdout_fraction,
+        "na_values": cfg.na_values,
+        "metadata": sha256_file(cfg.metadata) if cfg.metadata else None,
+        "pii": json.loads(cfg.pii.model_dump_json()),
+        "pii_key": fingerprint,
+        "device": cfg.device.value,
+        "version": package_versions()["synthpipe"],
+    }
+    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    return f"{model_name}-{hashlib.sha256(blob).hexdigest()[:24]}"
+
+
 def train_model(
     train: pd.DataFrame,
     metadata: TableMetadata,
     cfg: RunConfig,
+    model_name: str,
+    key: str,
     progress: ProgressFn | None = None,
-):
-    """Fit the configured synthesizer on the training split (modelled columns only)."""
+) -> str:
+    """Fit a synthesizer on the training split and save it; return the saved model's folder.
+
+    With ``cfg.cache`` the folder is ``<cache_dir>/<key>`` and an existing one is reused, so an
+    unchanged table is not trained again; without it the model goes to a temporary folder.
+    """
+    import tempfile
+
     from synthpipe.models import get_model
 
-    cls = get_model(cfg.model.name)
-    params = dict(cfg.model.params)
+    if cfg.cache:
+        path = cfg.resolved_cache_dir() / key
+        if (path / "config.json").is_file():
+            log.info("reusing cached model %s", path)
+            return str(path)
+    else:
+        path = Path(tempfile.mkdtemp(prefix="synthpipe-model-")) / key
+    cls = get_model(model_name)
+    params = dict(cfg.model.params) if model_name == cfg.model.name else {}
     if cfg.model.epochs is not None:
         params["epochs"] = cfg.model.epochs
     model = cls(device=cfg.device.value, seed=cfg.seed, **params)
-    return model.fit(train, metadata, target=cfg.target, progress=progress)
+    model.fit(train, metadata, target=cfg.target, progress=progress)
+    model.save(path)
+    return str(path)
+
+
+def load_model(path: str | Path) -> Any:
+    """Load a saved synthesizer (weights only; no pickle)."""
+    from synthpipe.models import Synthesizer
+
+    return Synthesizer.load(path)
 
 
 def sample(
-    model: Any,
+    model_path: str,
     n_rows: int,
     cfg: RunConfig,
     class_counts: dict[Any, int] | None = None,
@@ -261,6 +335,7 @@ def sample(
     """
     from synthpipe import rebalance
 
+    model = load_model(model_path)
     if cfg.rebalance.spec is None or cfg.target is None:
         synthetic = model.sample(n_rows, seed=cfg.seed, progress=progress)
         plan = {"mode": "unconditional", "rows": n_rows}
@@ -336,11 +411,16 @@ def evaluate(
     metadata: TableMetadata,
     cfg: RunConfig,
     pii_values: dict[str, pd.Series],
-    density_model: Any = None,
+    model_path: str | None = None,
 ) -> dict:
-    """Fidelity, utility and privacy of the synthetic rows against train and holdout."""
+    """Fidelity, utility and privacy of the synthetic rows against train and holdout.
+
+    A model with a ``log_prob`` (the flow model) also serves the density-ratio attack.
+    """
     from synthpipe.evaluation import evaluate as run_evaluation
 
+    model = load_model(model_path) if model_path else None
+    density_model = model if hasattr(model, "log_prob") else None
     cols = list(synthetic.columns)
     return run_evaluation(
         train[cols],
@@ -385,7 +465,7 @@ def publish(
     manifest: dict,
     metrics: dict,
     suite_json: dict | None,
-    model: Any,
+    model_path: str,
     verdict: dict,
     report_builder: Callable[[Path], Any] | None = None,
 ) -> RunResult:
@@ -417,7 +497,7 @@ def publish(
             )
         if suite_json is not None:
             write_json(suite_json, tmp / "expectations" / "synthetic_suite.json")
-        model.save(tmp / "model")
+        shutil.copytree(model_path, tmp / "model")
         write_json(metrics, tmp / "metrics.json")
         manifest = {
             **manifest,
@@ -445,20 +525,75 @@ def _hash_outputs(folder: Path) -> dict[str, str]:
     }
 
 
+# ----------------------------------------------------------------------------- candidates
+
+
+@dataclass
+class Candidate:
+    """One trained model, its sample and its scores."""
+
+    name: str
+    model_path: str
+    synthetic: pd.DataFrame
+    published: pd.DataFrame
+    plan: dict
+    metrics: dict
+    suite_report: dict
+    suite_json: dict
+    verdict: dict
+
+
+def candidate_score(metrics: dict) -> float:
+    """Quality of a candidate in [0, 1]: the mean of its fidelity and utility scores.
+
+    Column shapes, pair trends, detection (1 at AUC 0.5, 0 at AUC 1) and, with a target, the
+    train-synthetic-test-real ROC-AUC ratio (capped at 1). Missing scores are left out.
+    """
+    fid = metrics.get("fidelity", {})
+    parts = []
+    for key in ("column_shapes", "pair_trends"):
+        v = (fid.get(key) or {}).get("synthetic")
+        if v is not None:
+            parts.append(float(v))
+    auc = (fid.get("detection") or {}).get("synthetic")
+    if auc is not None:
+        parts.append(max(0.0, 1.0 - 2.0 * abs(float(auc) - 0.5)))
+    ratio = ((metrics.get("utility") or {}).get("ratios") or {}).get("roc_auc")
+    if ratio is not None:
+        parts.append(min(1.0, float(ratio)))
+    return sum(parts) / len(parts) if parts else 0.0
+
+
+def select_candidate(candidates: list[Candidate]) -> int:
+    """Index of the model to publish.
+
+    Rule: a candidate whose blocking gates (privacy, contract) all pass beats any that fails
+    one; among equals, fewer blocking failures win, then the higher :func:`candidate_score`,
+    then the order given (so ties are deterministic).
+    """
+
+    def rank(i: int) -> tuple:
+        c = candidates[i]
+        failed = len(c.verdict.get("failed", []))
+        return (failed == 0, -failed, candidate_score(c.metrics), -i)
+
+    return max(range(len(candidates)), key=rank)
+
+
 # ----------------------------------------------------------------------------- composition
 
 
 def run_pipeline(
     cfg: RunConfig,
     progress: ProgressFn | None = None,
-    runner: StepRunner = direct_runner,
+    runner: StepRunner | None = None,
 ) -> RunResult:
     """Run every step of a synthpipe job and publish (or quarantine) the result.
 
     Args:
         cfg: The run configuration.
         progress: Callback for training and sampling progress ``(phase, step, total, info)``.
-        runner: How each step is executed (direct call, or a Prefect task).
+        runner: How each step is executed (default: directly, in order).
 
     Returns:
         Paths of the outputs and the metrics; ``publishable`` False means quarantined.
@@ -466,12 +601,19 @@ def run_pipeline(
     Raises:
         SynthpipeError: Bad input, configuration or contract, with a message naming the fix.
     """
+    runner = runner or DirectRunner()
     timings: dict[str, float] = {}
     started = datetime.now(UTC)
 
-    def step(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def step(name: str, fn: Callable[..., Any], *args: Any) -> Any:
         t0 = time.perf_counter()
-        result = runner(name, fn, *args, **kwargs)
+        result = runner.run(name, fn, *args)
+        timings[name] = round(time.perf_counter() - t0, 3)
+        return result
+
+    def each(name: str, fn: Callable[..., Any], calls: list[tuple]) -> list[Any]:
+        t0 = time.perf_counter()
+        result = runner.map(name, fn, calls)
         timings[name] = round(time.perf_counter() - t0, 3)
         return result
 
@@ -481,6 +623,12 @@ def run_pipeline(
             f"output folder {out_dir} already exists and is not empty",
             hint="choose a new --out folder or remove the old one",
         )
+    names = cfg.candidate_models()
+    from synthpipe.models import get_model
+
+    for name in names:
+        get_model(name)  # an unknown model name fails before any work is done
+
     ing: Ingested = step("ingest", ingest, cfg)
     contract = step("validate_input", validate_input, ing.df, cfg)
     prot: Protected = step("protect", protect, ing.df, ing.metadata, cfg)
@@ -489,32 +637,80 @@ def run_pipeline(
     if cfg.target is not None and cfg.target not in cols:
         cols.append(cfg.target)
     meta = ing.metadata.subset(cols)
-    model = step("train", train_model, train[cols], meta, cfg, progress)
     n_rows = cfg.rows or len(train)
     class_counts = train[cfg.target].value_counts().to_dict() if cfg.target else None
-    synthetic, plan = step("sample", sample, model, n_rows, cfg, class_counts, progress)
-    published = step("finish_output", finish_output, synthetic, prot, ing.metadata, cfg.seed)
-    suite_report, suite_json = step(
-        "validate_synthetic", validate_synthetic, train, published, ing.metadata, cfg.target
+
+    def progress_for(name: str) -> ProgressFn | None:
+        if progress is None or len(names) == 1:
+            return progress
+        return lambda phase, i, n, info: progress(f"{phase} {name}", i, n, info)
+
+    keys = [training_key(ing.sha256, cfg, name) for name in names]
+    paths = each(
+        "train",
+        train_model,
+        [(train[cols], meta, cfg, n, k, progress_for(n)) for n, k in zip(names, keys, strict=True)],
     )
-    density = model if hasattr(model, "log_prob") else None
-    metrics = step(
+    samples = each(
+        "sample",
+        sample,
+        [
+            (p, n_rows, cfg, class_counts, progress_for(n))
+            for n, p in zip(names, paths, strict=True)
+        ],
+    )
+    published = each(
+        "finish_output",
+        finish_output,
+        [(syn, prot, ing.metadata, cfg.seed) for syn, _ in samples],
+    )
+    suites = each(
+        "validate_synthetic",
+        validate_synthetic,
+        [(train, pub, ing.metadata, cfg.target) for pub in published],
+    )
+    metrics_list = each(
         "evaluate",
         evaluate,
-        train,
-        holdout,
-        synthetic[cols],
-        published,
-        meta,
-        cfg,
-        prot.pii_values,
-        density,
+        [
+            (train, holdout, syn[cols], pub, meta, cfg, prot.pii_values, p)
+            for (syn, _), pub, p in zip(samples, published, paths, strict=True)
+        ],
     )
-    metrics["input_contract"] = contract
-    metrics["synthetic_suite"] = suite_report
-    metrics["sampling"] = plan
-    verdict = step("gate", gate, metrics, cfg)
-    metrics["gates"] = verdict
+    for m, (suite_report, _), (_, plan) in zip(metrics_list, suites, samples, strict=True):
+        m["input_contract"] = contract
+        m["synthetic_suite"] = suite_report
+        m["sampling"] = plan
+    verdicts = each("gate", gate, [(m, cfg) for m in metrics_list])
+    candidates = [
+        Candidate(n, p, syn, pub, plan, m, sr, sj, v)
+        for n, p, (syn, plan), pub, m, (sr, sj), v in zip(
+            names, paths, samples, published, metrics_list, suites, verdicts, strict=True
+        )
+    ]
+    best = candidates[select_candidate(candidates)]
+    metrics = best.metrics
+    metrics["gates"] = best.verdict
+    metrics["profiles"] = column_profiles(train[cols], best.synthetic[cols], meta)
+    if len(candidates) > 1:
+        metrics["candidates"] = {
+            "rule": "blocking gates pass first, then the mean of fidelity and utility scores",
+            "chosen": best.name,
+            "models": [
+                {
+                    "name": c.name,
+                    "publishable": c.verdict["publishable"],
+                    "failed_gates": c.verdict.get("failed", []),
+                    "score": round(candidate_score(c.metrics), 4),
+                    "column_shapes": c.metrics.get("fidelity", {}).get("column_shapes"),
+                    "pair_trends": c.metrics.get("fidelity", {}).get("pair_trends"),
+                    "detection": c.metrics.get("fidelity", {}).get("detection"),
+                    "utility": (c.metrics.get("utility") or {}).get("ratios"),
+                }
+                for c in candidates
+            ],
+        }
+    model = load_model(best.model_path)
     manifest = {
         "synthpipe_version": package_versions()["synthpipe"],
         "created_at": started.isoformat(),
@@ -531,7 +727,7 @@ def run_pipeline(
             "input": len(ing.df),
             "train": len(train),
             "holdout": len(holdout),
-            "synthetic": len(published),
+            "synthetic": len(best.published),
         },
         "columns": [
             {
@@ -541,41 +737,54 @@ def run_pipeline(
             }
             for c, m in ing.metadata.columns.items()
         ],
-        "output_columns": list(published.columns),
+        "output_columns": list(best.published.columns),
         "pii": {"findings": prot.findings, "actions": prot.action_log},
         "model": {
-            "name": cfg.model.name,
+            "name": best.name,
+            "requested": cfg.model.name,
+            "candidates": names,
+            "cache_key": keys[names.index(best.name)],
             "params": model.get_params(),
             "device": str(getattr(model, "device_", cfg.device.value)),
         },
-        "sampling": plan,
+        "sampling": best.plan,
         "config": cfg.public_dict(),
         "seed": cfg.seed,
         "versions": package_versions(),
         "timings_seconds": timings,
-        "gates": {"publishable": verdict["publishable"], "failed": verdict.get("failed", [])},
+        "gates": {
+            "publishable": best.verdict["publishable"],
+            "failed": best.verdict.get("failed", []),
+        },
     }
-
-    def build_report(folder: Path) -> None:
-        try:
-            from synthpipe.report import build_report as _build
-        except ImportError:  # the report package is optional until it lands
-            log.info("report module not available; skipping report.html")
-            return
-        _build(folder)
-
     return step(
         "publish",
         publish,
         out_dir,
-        published,
+        best.published,
         manifest,
         metrics,
-        suite_json,
-        model,
-        verdict,
+        best.suite_json,
+        best.model_path,
+        best.verdict,
         build_report,
     )
+
+
+def column_profiles(train: pd.DataFrame, synthetic: pd.DataFrame, meta: TableMetadata) -> dict:
+    """Aggregated per-column distributions of real and synthetic data for the report."""
+    from synthpipe.report import column_profiles as profile
+
+    real = profile(train, meta)
+    edges = {c: p["edges"] for c, p in real.items() if isinstance(p, dict) and "edges" in p}
+    return {"real": real, "synthetic": profile(synthetic, meta, edges=edges)}
+
+
+def build_report(folder: Path) -> None:
+    """Write report.html and report.json into a run folder."""
+    from synthpipe.report import build_report as build
+
+    build(folder)
 
 
 def _user() -> str:
@@ -602,5 +811,11 @@ __all__ = [
     "gate",
     "publish",
     "package_versions",
-    "direct_runner",
+    "DirectRunner",
+    "StepRunner",
+    "Candidate",
+    "select_candidate",
+    "candidate_score",
+    "training_key",
+    "load_model",
 ]

@@ -165,12 +165,16 @@ def ingest(cfg: RunConfig) -> Ingested:
 def validate_input(df: pd.DataFrame, cfg: RunConfig) -> dict:
     """Validate the input against its Great Expectations contract; raise ContractError on failure.
 
-    The contract is ``cfg.expectations`` if given, else the bundled suite named after the table
-    (``claims.parquet`` -> ``expectations/claims.json``), else a derived baseline.
+    The contract is ``cfg.expectations`` if given; the bundled sample gets its own suite
+    (``expectations/claims.json``); any other table gets the derived baseline (non-empty,
+    target with two or more classes, no all-null column).
     """
     from synthpipe import validation
+    from synthpipe.config import SAMPLE_TABLE
 
-    suite_path = cfg.expectations or validation.bundled_suite_for(Path(cfg.table))
+    suite_path = cfg.expectations
+    if suite_path is None and Path(cfg.table).resolve() == SAMPLE_TABLE.resolve():
+        suite_path = validation.bundled_suite_for(SAMPLE_TABLE)
     if suite_path is not None:
         suite = validation.load_suite(suite_path)
         source = str(suite_path)
@@ -388,18 +392,20 @@ def finish_output(
 
 
 def validate_synthetic(
-    train: pd.DataFrame, synthetic: pd.DataFrame, metadata: TableMetadata, target: str | None
+    train: pd.DataFrame, published: pd.DataFrame, metadata: TableMetadata, target: str | None
 ) -> tuple[dict, dict]:
-    """Derive a Great Expectations suite from the real training data and validate the output.
+    """Derive a Great Expectations suite from the real training data; validate the output.
+
+    The suite covers every column of the (protected) training table, so a column missing from
+    the output fails its column-set check.
 
     Returns:
-        The validation report (dict) and the suite (JSON dict) to save beside the run.
+        The validation report (dict) and the suite (JSON dict) saved beside the run.
     """
     from synthpipe import validation
 
-    columns = [c for c in synthetic.columns if c in train.columns]
-    suite = validation.derive_suite(train[columns], metadata.subset(columns), target)
-    report = validation.validate(synthetic[columns], suite)
+    suite = validation.derive_suite(train, metadata.subset(list(train.columns)), target)
+    report = validation.validate(published, suite)
     return report.to_dict(), validation.suite_to_json(suite)
 
 

@@ -1,0 +1,56 @@
+"""synthpipe.constraints: datetime order rules found in real data, kept by construction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from synthpipe.constraints import OrderConstraints
+from synthpipe.metadata import detect_metadata
+
+
+def _claims(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 900, n), "D")
+    incident = start + pd.to_timedelta(rng.integers(1, 400, n), "D")
+    report = incident + pd.to_timedelta(rng.integers(0, 60, n), "D")
+    other = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 900, n), "D")
+    return pd.DataFrame(
+        {"start": start, "incident": incident, "report": report, "other": other,
+         "x": rng.normal(size=n)}
+    )
+
+
+def test_finds_chain_and_not_unrelated_columns():
+    df = _claims()
+    oc = OrderConstraints().fit(df, detect_metadata(df))
+    rules = {(r.column, r.anchor) for r in oc.rules_}
+    assert rules == {("incident", "start"), ("report", "incident")}
+
+
+def test_round_trip_is_exact():
+    df = _claims()
+    oc = OrderConstraints().fit(df, detect_metadata(df))
+    enc = oc.transform(df)
+    assert "report" not in enc.columns and "report__gap_days" in enc.columns
+    assert (enc["report__gap_days"] >= 0).all()
+    back = oc.inverse_transform(enc, df.dtypes.to_dict())
+    pd.testing.assert_frame_equal(back[df.columns], df)
+
+
+def test_negative_gaps_are_clipped_so_rule_holds():
+    df = _claims()
+    oc = OrderConstraints().fit(df, detect_metadata(df))
+    enc = oc.transform(df)
+    enc["report__gap_days"] = -5.0  # a model that got it wrong
+    back = oc.inverse_transform(enc, df.dtypes.to_dict())
+    assert (back["report"] >= back["incident"]).all()
+
+
+def test_missing_anchor_blocks_rule_and_state_round_trips():
+    df = _claims()
+    df.loc[:10, "start"] = pd.NaT  # incident present where start is missing
+    oc = OrderConstraints().fit(df, detect_metadata(df))
+    assert {(r.column, r.anchor) for r in oc.rules_} == {("report", "incident")}
+    again = OrderConstraints.from_state(oc.to_state())
+    assert again.rules_ == oc.rules_

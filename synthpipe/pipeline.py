@@ -593,6 +593,7 @@ def run_pipeline(
     cfg: RunConfig,
     progress: ProgressFn | None = None,
     runner: StepRunner | None = None,
+    approve: Callable[[dict], dict] | None = None,
 ) -> RunResult:
     """Run every step of a synthpipe job and publish (or quarantine) the result.
 
@@ -600,6 +601,9 @@ def run_pipeline(
         cfg: The run configuration.
         progress: Callback for training and sampling progress ``(phase, step, total, info)``.
         runner: How each step is executed (default: directly, in order).
+        approve: Called before publishing with ``{"publishable", "failed"}``; returns the
+            steward's decision ``{"decision": "approved"|"rejected", "by", "comment", "at"}``.
+            A rejection quarantines the dataset (gate ``steward_approval``).
 
     Returns:
         Paths of the outputs and the metrics; ``publishable`` False means quarantined.
@@ -716,6 +720,14 @@ def run_pipeline(
                 for c in candidates
             ],
         }
+    verdict = best.verdict
+    approval = None
+    if approve is not None:
+        approval = approve(
+            {"publishable": verdict["publishable"], "failed": verdict.get("failed", [])}
+        )
+        verdict = _with_approval(verdict, approval)
+        metrics["gates"] = verdict
     model = load_model(best.model_path)
     manifest = {
         "synthpipe_version": package_versions()["synthpipe"],
@@ -759,9 +771,10 @@ def run_pipeline(
         "versions": package_versions(),
         "timings_seconds": timings,
         "gates": {
-            "publishable": best.verdict["publishable"],
-            "failed": best.verdict.get("failed", []),
+            "publishable": verdict["publishable"],
+            "failed": verdict.get("failed", []),
         },
+        "approval": approval,
     }
     return step(
         "publish",
@@ -772,9 +785,33 @@ def run_pipeline(
         metrics,
         best.suite_json,
         best.model_path,
-        best.verdict,
+        verdict,
         build_report,
     )
+
+
+def _with_approval(verdict: dict, approval: dict) -> dict:
+    """The gate verdict with the steward's decision added as a blocking check."""
+    approved = approval.get("decision") == "approved"
+    check = {
+        "name": "steward_approval",
+        "category": "approval",
+        "value": approval.get("decision"),
+        "threshold": "approved",
+        "op": "==",
+        "severity": "block",
+        "passed": approved,
+        "status": "passed" if approved else "failed",
+        "message": f"{approval.get('decision')} by {approval.get('by')}: "
+        f"{approval.get('comment') or 'no comment'}",
+    }
+    failed = [*verdict.get("failed", []), *([] if approved else ["steward_approval"])]
+    return {
+        **verdict,
+        "checks": [*verdict.get("checks", []), check],
+        "failed": failed,
+        "publishable": bool(verdict["publishable"] and approved),
+    }
 
 
 def column_profiles(train: pd.DataFrame, synthetic: pd.DataFrame, meta: TableMetadata) -> dict:

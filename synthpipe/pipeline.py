@@ -219,11 +219,21 @@ def protect(df: pd.DataFrame, metadata: TableMetadata, cfg: RunConfig) -> Protec
 
 
 def model_columns(metadata: TableMetadata, actions: dict[str, str]) -> list[str]:
-    """Columns a synthesizer learns: modelled kinds that PII policies did not take away."""
-    excluded = {c for c, a in actions.items() if a in ("drop", "fake")}
-    # Pseudonymized columns stay modelled only if they are low-cardinality labels (an agent
-    # code, say); a pseudonymized identifier is an id and is regenerated like any id.
-    return [c for c in metadata.modelled if c not in excluded]
+    """Columns a synthesizer learns: modelled kinds that PII policies did not take away.
+
+    A pseudonymized column is modelled only if it is a categorical label (an agent code, say):
+    its tokens keep the categories and their relations. Any other pseudonymized column (an id,
+    a date turned into tokens) is regenerated like an id.
+    """
+    out = []
+    for c in metadata.modelled:
+        action = actions.get(c)
+        if action in ("drop", "fake"):
+            continue
+        if action == "pseudonymize" and metadata.kind(c) != ColumnKind.CATEGORICAL:
+            continue
+        out.append(c)
+    return out
 
 
 def split(df: pd.DataFrame, cfg: RunConfig) -> tuple[pd.DataFrame, pd.DataFrame]:

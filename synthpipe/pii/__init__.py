@@ -1,0 +1,34 @@
+"""PII detection and protection: find personal data, then drop, pseudonymize, fake or keep it.
+
+Typical use (what :func:`synthpipe.pipeline.protect` does)::
+
+    findings = detect_pii(df, metadata)
+    actions = plan_actions(findings, metadata, config.pii)
+    key = pii_key_from_env(required=PIIAction.PSEUDONYMIZE in actions.values())
+    protected, action_log = protect_table(df, actions, findings, key, seed)
+    ...  # train on `protected`, sample
+    published = fill_output_columns(synthetic, protected, never_modelled, kinds, types, seed)
+"""
+
+from synthpipe.pii.detect import DIRECT_TYPES, QUASI_TYPES, PIIFinding, detect_pii
+from synthpipe.pii.policies import (
+    fake_values,
+    fill_output_columns,
+    pii_key_from_env,
+    plan_actions,
+    protect_table,
+    pseudonymize,
+)
+
+__all__ = [
+    "DIRECT_TYPES",
+    "QUASI_TYPES",
+    "PIIFinding",
+    "detect_pii",
+    "fake_values",
+    "fill_output_columns",
+    "pii_key_from_env",
+    "plan_actions",
+    "protect_table",
+    "pseudonymize",
+]

@@ -137,6 +137,14 @@ def run(
     rebalance: Annotated[
         str | None, typer.Option(help="Target shares/counts: 0.5 | Y=0.3,N=0.7 | Y=500,N=1500.")
     ] = None,
+    output_mode: Annotated[
+        str | None, typer.Option("--mode", help="synthetic | augment (with --rebalance).")
+    ] = None,
+    runner: Annotated[str | None, typer.Option(help="local | dask.")] = None,
+    dask_address: Annotated[
+        str | None, typer.Option(help="tcp://host:port of a Dask scheduler (with --runner dask).")
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Always train anew.")] = False,
     debug: DebugOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -146,9 +154,21 @@ def run(
         from synthpipe.config import load_config
 
         overrides: dict[str, Any] = dict(
-            table=table, target=target, model_name=model, epochs=epochs, rows=rows, out=out,
-            seed=seed, device=device, metadata=metadata, expectations=expectations,
+            table=table,
+            target=target,
+            model_name=model,
+            epochs=epochs,
+            rows=rows,
+            out=out,
+            seed=seed,
+            device=device,
+            metadata=metadata,
+            expectations=expectations,
             rebalance=rebalance,
+            rebalance_mode=output_mode,
+            runner=runner,
+            dask_address=dask_address,
+            cache=False if no_cache else None,
         )
         if na_values:
             overrides["na_values"] = ["", "?", *na_values]
@@ -223,8 +243,9 @@ def evaluate(
             from synthpipe.errors import InputError
 
             raise InputError(f"target column {target!r} is not in {real}")
-        metrics = run_evaluation(tr, ho, sy[tr.columns], meta.subset(list(tr.columns)), target,
-                                 seed=seed, published=sy)
+        metrics = run_evaluation(
+            tr, ho, sy[tr.columns], meta.subset(list(tr.columns)), target, seed=seed, published=sy
+        )
         metrics["gates"] = gates(metrics, cfg.gates)
         write_json(metrics, out)
     except SynthpipeError as exc:
@@ -239,6 +260,156 @@ def evaluate(
     )
     if not verdict["publishable"]:
         raise typer.Exit(3)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `synthpipe run`.")],
+    debug: DebugOpt = False,
+) -> None:
+    """(Re)build report.html and report.json of a run folder from its manifest and metrics."""
+    _setup(debug, False)
+    try:
+        from synthpipe.report import build_report
+
+        path = build_report(run_dir)
+    except SynthpipeError as exc:
+        raise _fail(exc) from None
+    out_console.print(f"report {path}", highlight=False)
+
+
+@app.command()
+def review(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `synthpipe run`.")],
+    approve: Annotated[bool, typer.Option("--approve", help="Approve publication.")] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="Reject publication.")] = False,
+    verify: Annotated[bool, typer.Option("--verify", help="Check the review log's chain.")] = False,
+    by: Annotated[str | None, typer.Option(help="Reviewer's name.")] = None,
+    comment: Annotated[str, typer.Option(help="Why.")] = "",
+    expected_head: Annotated[
+        str | None, typer.Option(help="With --verify: the last entry hash you kept elsewhere.")
+    ] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Record a steward's decision in the hash-chained review log, or verify the log."""
+    _setup(debug, False)
+    if approve + reject + verify != 1:
+        console.print("[bold red]error:[/] give exactly one of --approve, --reject, --verify")
+        raise typer.Exit(2)
+    try:
+        from synthpipe.report import record_review, verify_reviews
+
+        if verify:
+            result = verify_reviews(run_dir, expected_head=expected_head)
+            if result.ok:
+                out_console.print(f"review log intact: {result.entries} entries", highlight=False)
+                return
+            console.print(f"[bold red]review log FAILED verification[/] ({result.entries} entries)")
+            for problem in result.problems:
+                console.print(f"  - {problem}", highlight=False)
+            raise typer.Exit(4)
+        if not by:
+            console.print("[bold red]error:[/] --by NAME is required to record a decision")
+            raise typer.Exit(2)
+        entry = record_review(run_dir, "approve" if approve else "reject", by, comment)
+    except SynthpipeError as exc:
+        raise _fail(exc) from None
+    out_console.print(
+        f"recorded review #{entry['seq']}: {entry['decision']} by {entry['by']}\n"
+        f"entry hash {entry['entry_hash']} (keep it: `--verify --expected-head` checks it)",
+        highlight=False,
+    )
+
+
+@app.command()
+def sample(
+    model_dir: Annotated[Path, typer.Argument(help="A saved model folder (run folder's model/).")],
+    rows: Annotated[int, typer.Option(help="Rows to generate.")],
+    out: Annotated[Path, typer.Option(help="Output .parquet file.")],
+    condition: Annotated[
+        str | None, typer.Option(help="COLUMN=VALUE: only rows of that target class.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    debug: DebugOpt = False,
+) -> None:
+    """Sample more rows from a saved model (modelled columns only; ids are not regenerated)."""
+    _setup(debug, False)
+    try:
+        from synthpipe.errors import ConfigError
+        from synthpipe.io import write_table
+        from synthpipe.pipeline import load_model
+
+        model_obj = load_model(model_dir)
+        conditions = None
+        if condition:
+            if "=" not in condition:
+                raise ConfigError(f"--condition {condition!r} is not COLUMN=VALUE")
+            col, _, value = condition.partition("=")
+            classes = {str(c): c for c in getattr(model_obj, "classes_", [])}
+            if value not in classes:
+                raise ConfigError(
+                    f"class {value!r} is not a class of the model's target",
+                    hint=f"known classes: {', '.join(classes) or 'none (no target)'}",
+                )
+            conditions = {col: classes[value]}
+        df = model_obj.sample(rows, conditions=conditions, seed=seed)
+        write_table(df, out)
+    except SynthpipeError as exc:
+        raise _fail(exc) from None
+    out_console.print(f"wrote {len(df)} rows to {out}", highlight=False)
+
+
+@app.command()
+def deploy(
+    name: Annotated[str, typer.Option(help="Deployment name.")] = "synthpipe",
+    table: Annotated[Path | None, typer.Option(help="Input table.")] = None,
+    target: Annotated[str | None, typer.Option(help="Label column.")] = None,
+    cron: Annotated[str | None, typer.Option(help='Schedule, e.g. "0 2 * * *".')] = None,
+    config: Annotated[Path | None, typer.Option(help="Run config file (the parameters).")] = None,
+    pool: Annotated[str, typer.Option(help="Prefect work pool (process type).")] = "synthpipe",
+    debug: DebugOpt = False,
+) -> None:
+    """Register a scheduled deployment against the Prefect API in PREFECT_API_URL."""
+    _setup(debug, False)
+    try:
+        from synthpipe.config import load_config
+        from synthpipe.orchestration import deploy as do_deploy
+
+        cfg = load_config(config, table=_abs(table), target=target)
+        deployment_id = do_deploy(cfg, name=name, cron=cron, work_pool=pool)
+    except SynthpipeError as exc:
+        raise _fail(exc) from None
+    out_console.print(
+        f"deployment synthesize-table/{name} ({deployment_id}); run it with a worker:\n"
+        f"  prefect worker start --pool {pool}",
+        highlight=False,
+    )
+
+
+@app.command()
+def serve(
+    name: Annotated[str, typer.Option(help="Deployment name.")] = "synthpipe",
+    table: Annotated[Path | None, typer.Option(help="Input table.")] = None,
+    target: Annotated[str | None, typer.Option(help="Label column.")] = None,
+    cron: Annotated[str | None, typer.Option(help='Schedule, e.g. "0 2 * * *".')] = None,
+    config: Annotated[Path | None, typer.Option(help="Run config file (the parameters).")] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Register the deployment and serve its runs from this process (no work pool needed)."""
+    _setup(debug, True)
+    try:
+        from synthpipe.config import load_config
+        from synthpipe.orchestration import serve as do_serve
+
+        cfg = load_config(config, table=_abs(table), target=target)
+        do_serve(cfg, name=name, cron=cron)
+    except SynthpipeError as exc:
+        raise _fail(exc) from None
+
+
+def _abs(path: Path | None) -> Path | None:
+    """Deployments run elsewhere: store absolute paths."""
+    return path.resolve() if path is not None else None
 
 
 def _same_columns(*frames: Any) -> None:

@@ -266,7 +266,13 @@ def load_config(path: str | Path | None, **overrides: Any) -> RunConfig:
         data["model"] = model
     if overrides.get("rebalance") is not None:
         data["rebalance"] = {**(data.get("rebalance") or {}), "spec": overrides.pop("rebalance")}
+    if overrides.get("rebalance_mode") is not None:
+        data["rebalance"] = {
+            **(data.get("rebalance") or {}),
+            "mode": overrides.pop("rebalance_mode"),
+        }
     overrides.pop("rebalance", None)
+    overrides.pop("rebalance_mode", None)
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return RunConfig(**data)

@@ -700,6 +700,8 @@ def run_pipeline(
     for m, (suite_report, _), (_, plan) in zip(metrics_list, suites, samples, strict=True):
         m["input_contract"] = contract
         m["synthetic_suite"] = suite_report
+        if class_counts is not None:
+            plan["train_class_counts"] = {str(k): int(v) for k, v in class_counts.items()}
         m["sampling"] = plan
     verdicts = each("gate", gate, [(m, cfg) for m in metrics_list])
     candidates = [
@@ -829,8 +831,8 @@ def column_profiles(train: pd.DataFrame, synthetic: pd.DataFrame, meta: TableMet
     from synthpipe.report import column_profiles as profile
 
     real = profile(train, meta)
-    edges = {c: p["edges"] for c, p in real.items() if isinstance(p, dict) and "edges" in p}
-    return {"real": real, "synthetic": profile(synthetic, meta, edges=edges)}
+    # The real profile fixes bins and categories, so synthetic bars line up with real ones.
+    return {"real": real, "synthetic": profile(synthetic, meta, edges=real)}
 
 
 def build_report(folder: Path) -> None:

@@ -25,6 +25,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from synthpipe.config import PIIAction, RunConfig
@@ -541,6 +542,67 @@ def _hash_outputs(folder: Path) -> dict[str, str]:
     }
 
 
+def augment(
+    best: Candidate,
+    train: pd.DataFrame,
+    prot: Protected,
+    metadata: TableMetadata,
+    cols: list[str],
+    class_counts: dict[Any, int],
+    cfg: RunConfig,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Real training rows plus synthetic rows of the under-represented classes.
+
+    Always built when a rebalance spec is given (the downstream check compares it); it is the
+    published table only in ``augment`` mode, for teams allowed to use real rows.
+
+    Returns:
+        The table to publish, the augmented table (modelled columns, for the downstream check)
+        and a summary for metrics.json.
+    """
+    from synthpipe import rebalance
+
+    add = rebalance.augment_counts(cfg.rebalance.spec, class_counts)
+    add = {c: n for c, n in add.items() if n > 0}
+    model = load_model(best.model_path)
+    extra = rebalance.sample_counts(model, cfg.target, add, seed=cfg.seed + 1) if add else None
+    real_part = train[list(best.published.columns)]
+    if extra is not None:
+        extra_pub = finish_output(extra, prot, metadata, cfg.seed + 1)
+        aug_pub = pd.concat([real_part, extra_pub], ignore_index=True)
+    else:
+        aug_pub = real_part.reset_index(drop=True)
+    order = np.random.default_rng(cfg.seed).permutation(len(aug_pub))
+    aug_pub = aug_pub.iloc[order].reset_index(drop=True)
+    summary = {
+        "mode": cfg.rebalance.mode,
+        "real_rows": int(len(real_part)),
+        "synthetic_rows_added": {str(c): int(n) for c, n in add.items()},
+        "class_counts": {
+            str(k): int(v) for k, v in aug_pub[cfg.target].value_counts().sort_index().items()
+        },
+    }
+    published = aug_pub if cfg.rebalance.mode == "augment" else best.published
+    return published, aug_pub[cols], summary
+
+
+def downstream(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    augmented: pd.DataFrame | None,
+    class_counts: dict[Any, int],
+    cfg: RunConfig,
+) -> dict:
+    """Fraud-model check on the real holdout: real vs synthetic vs augmented training data."""
+    from synthpipe.evaluation.downstream import downstream_report
+
+    positive = min(class_counts, key=lambda c: (class_counts[c], str(c)))
+    return downstream_report(
+        train, holdout, synthetic, cfg.target, positive, augmented=augmented, seed=cfg.seed
+    )
+
+
 # ----------------------------------------------------------------------------- candidates
 
 
@@ -714,6 +776,23 @@ def run_pipeline(
     metrics = best.metrics
     metrics["gates"] = best.verdict
     metrics["profiles"] = column_profiles(train[cols], best.synthetic[cols], meta)
+    output = best.published
+    augmented = None
+    if cfg.target is not None and cfg.rebalance.spec is not None:
+        output, augmented, metrics["augment"] = step(
+            "augment", augment, best, train, prot, ing.metadata, cols, class_counts, cfg
+        )
+    if cfg.target is not None:
+        metrics["downstream"] = step(
+            "downstream",
+            downstream,
+            train[cols],
+            holdout[cols],
+            best.synthetic[cols],
+            augmented,
+            class_counts,
+            cfg,
+        )
     if len(candidates) > 1:
         metrics["candidates"] = {
             "rule": "blocking gates pass first, then the mean of fidelity and utility scores",
@@ -758,6 +837,7 @@ def run_pipeline(
             "train": len(train),
             "holdout": len(holdout),
             "synthetic": len(best.published),
+            "published": len(output),
         },
         "columns": [
             {
@@ -767,7 +847,8 @@ def run_pipeline(
             }
             for c, m in ing.metadata.columns.items()
         ],
-        "output_columns": list(best.published.columns),
+        "output_columns": list(output.columns),
+        "output_mode": cfg.rebalance.mode if cfg.rebalance.spec else "synthetic",
         "pii": {"findings": prot.findings, "actions": prot.action_log},
         "model": {
             "name": best.name,
@@ -792,7 +873,7 @@ def run_pipeline(
         "publish",
         publish,
         out_dir,
-        best.published,
+        output,
         manifest,
         metrics,
         best.suite_json,

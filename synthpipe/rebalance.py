@@ -159,3 +159,50 @@ def sample_counts(
     out = pd.concat(parts, ignore_index=True)
     order = np.random.default_rng(seed).permutation(len(out))
     return out.iloc[order].reset_index(drop=True)
+
+
+def augment_counts(spec: str, class_counts: dict[Any, int]) -> dict[Any, int]:
+    """Synthetic rows to add per class so real + synthetic meets the spec (augment mode).
+
+    Real rows are never removed, so the final total is the smallest that lets every class reach
+    its share with additions only. A count spec gives final counts, each at least the real count.
+
+    Returns:
+        ``{class: synthetic rows to add}`` (zero for classes that need none).
+
+    Raises:
+        ConfigError: As :func:`plan_counts`, or a count below the real rows of its class.
+    """
+    real_total = sum(class_counts.values())
+    final = plan_counts(spec, class_counts, n_rows=None, default_rows=real_total)
+    if sum(final.values()) != real_total or _is_count_spec(spec):
+        # A count spec: the counts are final sizes.
+        short = {c: n for c, n in final.items() if n < class_counts[c]}
+        if short:
+            raise ConfigError(
+                f"augment mode cannot remove real rows, but the spec asks for fewer rows than "
+                f"the real data has for {', '.join(map(str, short))}",
+                hint="ask for at least the real count of each class",
+            )
+        return {c: final[c] - class_counts[c] for c in class_counts}
+    shares = {c: final[c] / real_total for c in class_counts}
+    # Smallest total T with shares[c] * T >= real count for every class with a share.
+    total = max(
+        (class_counts[c] / s for c, s in shares.items() if s > 0), default=float(real_total)
+    )
+    if any(s == 0 and class_counts[c] > 0 for c, s in shares.items()):
+        raise ConfigError(
+            "augment mode keeps every real row, so no class can get a zero share",
+            hint="give every class a positive share, or use the synthetic mode",
+        )
+    wanted = _largest_remainder(shares, math.ceil(total - 1e-9))
+    return {c: max(0, wanted[c] - class_counts[c]) for c in class_counts}
+
+
+def _is_count_spec(spec: str) -> bool:
+    values = [p.partition("=")[2] for p in spec.split(",") if "=" in p]
+    try:
+        nums = [float(v) for v in values]
+    except ValueError:
+        return False
+    return bool(nums) and all(v.is_integer() for v in nums) and any(v > 1 for v in nums)

@@ -78,3 +78,31 @@ def test_sample_counts_exact_and_shuffled():
 def test_sample_counts_detects_wrong_class():
     with pytest.raises(ModelError, match="rows of class"):
         sample_counts(_FakeConditional(lie=True), "y", {"Y": 3, "N": 2})
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected_added"),
+    [
+        ("0.5", {"N": 0, "Y": 960}),  # 20 real Y + 960 synthetic = 980 = N
+        ("Y=0.2,N=0.8", {"N": 0, "Y": 225}),  # total 1225: 245 Y, 980 N
+        ("Y=100,N=980", {"N": 0, "Y": 80}),
+    ],
+)
+def test_augment_counts_reach_the_share_without_removing_real_rows(spec, expected_added):
+    from synthpipe.rebalance import augment_counts
+
+    added = augment_counts(spec, COUNTS)
+    assert added == expected_added
+    final = {c: COUNTS[c] + added[c] for c in COUNTS}
+    if "=" not in spec or "." in spec:
+        share_y = final["Y"] / sum(final.values())
+        assert share_y == pytest.approx(0.5 if spec == "0.5" else 0.2, abs=1e-3)
+
+
+def test_augment_counts_refuse_to_remove_rows():
+    from synthpipe.rebalance import augment_counts
+
+    with pytest.raises(ConfigError, match="cannot remove real rows"):
+        augment_counts("Y=100,N=500", COUNTS)
+    with pytest.raises(ConfigError, match="zero share"):
+        augment_counts("Y=1,N=0", COUNTS)

@@ -1,0 +1,679 @@
+"""Privacy: does the synthetic table give away the rows it was trained on?
+
+Everything is measured on equal-size samples of the training and holdout rows (``n`` rows
+each, ``n = min(len(train), len(holdout), max_rows)``). The holdout rows were never trained on,
+so whatever the synthetic rows reveal about the training sample beyond what they reveal about
+the holdout sample is leakage, and every score has that baseline:
+
+- ``identical_match_share``: share of synthetic rows equal, on all modelled columns after
+  normalisation (labels as stripped strings, numbers to 9 significant digits, missing equal to
+  missing), to a row of the training sample; the reference is the holdout sample's share.
+  Tables with duplicate rows (adult has some) give the holdout a non-zero share, which is why a
+  gate compares with it instead of with 0. The share against the whole training table is
+  reported too (``synthetic_vs_full_train``).
+- ``dcr`` (distance to closest record) in a mixed-type space: numbers and datetimes scaled by
+  their robust range (1st to 99th percentile of the training sample), with a 0/1 indicator for
+  missing values; labels one-hot with weight 1/sqrt(2), so two different labels are at distance
+  1 (the 64 most frequent labels of a column get their own axis, rarer ones share one, which
+  can only make records look closer, never farther). ``dcr_share`` is the share of synthetic
+  rows closer to the training sample than to the holdout sample (ties count half): 0.5 when
+  the model generalises, 1.0 when it copies. Also the median DCR of synthetic and of holdout
+  rows to the training sample, the median nearest-neighbour distance ratio (NNDR: nearest /
+  second nearest, low means a record sits on top of one training row) and histograms.
+- ``membership_inference``: two attacks that score each record of the training sample
+  (members) and the holdout sample (non-members); the attack ROC-AUC is 0.5 when nothing
+  leaks and 1.0 when membership is obvious:
+
+  (a) distance attack: score = minus the distance to the closest synthetic row, all ``n``
+      members against all ``n`` non-members;
+  (b) density-ratio attack (DOMIAS, van Breugel et al. 2023): score = log p_synth(x) -
+      log p_ref(x). The holdout sample is split in two halves: the first is the reference data
+      for p_ref, the second are the non-members; as many members are drawn from the training
+      sample. Both densities are Gaussian kernel density estimates in a PCA-whitened space (at
+      most 16 components) of the same mixed encoding, the PCA fitted on the synthetic rows;
+      p_ref with Scott's bandwidth (smooth: its noise is the attack's noise), p_synth with a
+      tenth of it (sharp: reproduced rows show as peaks). When ``density_model`` is given (an
+      object with ``log_prob(df) -> ndarray``, for example a normalising flow trained as the
+      synthesizer) it supplies log p_synth instead of the kernel estimate.
+
+  The gate reads the larger of the two AUCs.
+- ``pii_leakage``: for each direct-identifier column of the input (``pii_values``, the real
+  values before protection), the cells of any column of the output equal to one of its values,
+  compared as stripped lower-case strings; values shorter than 4 characters are ignored
+  (initials, "n/a"). Examples are masked (first two characters + ``***``).
+
+Nearest neighbours are computed block by block (a block of query rows against the whole
+reference, as a matrix product in torch, float32), so memory stays at about
+``block_rows x reference_rows x 4`` bytes (256 MB by default) whatever the table size. The few
+nearest candidates of each query are then re-ranked with exact float64 distances, so an exact
+copy is at distance 0.0, not at float32 rounding noise.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.decomposition import PCA
+from sklearn.metrics import roc_auc_score
+
+from synthpipe.errors import InputError
+from synthpipe.evaluation.fidelity import (
+    LABEL_KINDS,
+    MISSING,
+    evaluated_columns,
+    jsonable,
+    label_strings,
+    numeric_values,
+    subsample,
+)
+from synthpipe.metadata import TableMetadata
+
+logger = logging.getLogger(__name__)
+
+# Labels with their own axis in the distance space, per column (the rest share one axis).
+MAX_ONE_HOT = 64
+# Distance matrix block: query rows x reference rows x 4 bytes stays under this.
+BLOCK_BYTES = 256 * 2**20
+DENSITY_COMPONENTS = 16
+# Kernel bandwidths as multiples of Scott's rule. The reference density must be smooth (its
+# noise is the attack's noise); the synthetic density sharp, so that rows the model reproduces
+# stand out as peaks. Measured on adult (3,000 rows per split, 16 components): a copied
+# training table scored AUC 0.97 with (1.0, 0.1) against 0.71 with (0.5, 0.5), while an
+# independent real sample stayed at 0.50 with either.
+REF_BANDWIDTH_FACTOR = 1.0
+SYNTH_BANDWIDTH_FACTOR = 0.1
+HISTOGRAM_BINS = 30
+MIN_PII_LENGTH = 4
+_SIGNIFICANT_DIGITS = 9
+
+
+class DensityModel(Protocol):
+    """Anything that scores rows with a log density (for the DOMIAS attack)."""
+
+    def log_prob(self, df: pd.DataFrame) -> np.ndarray:
+        """Log density of each row of ``df``."""
+        ...
+
+
+# --------------------------------------------------------------------------- normalisation
+
+
+def _round_significant(v: np.ndarray, digits: int = _SIGNIFICANT_DIGITS) -> np.ndarray:
+    """Round to ``digits`` significant digits, so 39 and 39.0000000001 compare equal."""
+    out = v.copy()
+    finite = np.isfinite(v) & (v != 0)
+    mag = np.floor(np.log10(np.abs(v[finite])))
+    scale = 10.0 ** (digits - 1 - mag)
+    out[finite] = np.round(v[finite] * scale) / scale
+    return out
+
+
+def row_hashes(df: pd.DataFrame, columns: list[str], metadata: TableMetadata) -> np.ndarray:
+    """One 64-bit hash per row of the normalised modelled columns (equal rows, equal hash).
+
+    Args:
+        df: The table.
+        columns: Columns that make a row's identity.
+        metadata: Their kinds (labels compare as strings, the rest as rounded numbers).
+
+    Returns:
+        uint64 array of ``len(df)`` hashes.
+    """
+    parts = {}
+    for c in columns:
+        if metadata.kind(c) in LABEL_KINDS:
+            parts[c] = label_strings(df[c]).fillna(MISSING).to_numpy(dtype=object)
+        else:
+            # "+ 0.0" turns -0.0 into 0.0, which hashes differently.
+            v = _round_significant(numeric_values(df[c])) + 0.0
+            # NaN != NaN would make two rows with the same missing cell differ.
+            parts[c] = np.where(np.isnan(v), np.inf, v)
+    frame = pd.DataFrame(parts)
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+
+
+# --------------------------------------------------------------------------- distance space
+
+
+class MixedEncoder:
+    """Mixed-type rows as vectors whose Euclidean distance is the record distance.
+
+    Numbers (and datetimes, as seconds) are centred on the median and divided by the 1-99
+    percentile range of the fitting rows; a missing number takes the median and sets a 0/1
+    indicator. Labels are one-hot with weight 1/sqrt(2) (two different labels: distance 1).
+
+    Args:
+        columns: Columns to encode.
+        metadata: Their kinds.
+        max_one_hot: Labels per column with an axis of their own (by frequency).
+    """
+
+    def __init__(
+        self, columns: list[str], metadata: TableMetadata, max_one_hot: int = MAX_ONE_HOT
+    ) -> None:
+        self.columns = list(columns)
+        self.metadata = metadata
+        self.max_one_hot = max_one_hot
+
+    def fit(self, df: pd.DataFrame, *others: pd.DataFrame) -> MixedEncoder:
+        """Learn scales from ``df`` and label axes from ``df`` and ``others`` together.
+
+        The label vocabulary includes the other tables so that a label only the synthetic rows
+        hold still gets its own axis (otherwise it would sit half-way to every label).
+        """
+        self.numeric_: dict[str, tuple[float, float]] = {}
+        self.labels_: dict[str, pd.Index] = {}
+        for c in self.columns:
+            if self.metadata.kind(c) in LABEL_KINDS:
+                pooled = pd.concat([labels_of(f[c]) for f in (df, *others)], ignore_index=True)
+                top = pooled.value_counts().index[: self.max_one_hot]
+                self.labels_[c] = pd.Index(top)
+            else:
+                v = numeric_values(df[c])
+                finite = v[~np.isnan(v)]
+                center, scale = 0.0, 1.0
+                if len(finite):
+                    center = float(np.median(finite))
+                    lo, hi = np.percentile(finite, [1, 99])
+                    scale = float(hi - lo) or float(finite.max() - finite.min()) or 1.0
+                self.numeric_[c] = (center, scale)
+        return self
+
+    @property
+    def dim(self) -> int:
+        """Width of the encoded vectors."""
+        width = 2 * len(self.numeric_)
+        width += sum(len(ix) + 1 for ix in self.labels_.values())
+        return width
+
+    def transform(self, df: pd.DataFrame) -> np.ndarray:
+        """Encode ``df`` (float64, one row per record)."""
+        blocks = []
+        for c in self.columns:
+            if c in self.labels_:
+                index = self.labels_[c]
+                codes = index.get_indexer(labels_of(df[c]))
+                codes[codes < 0] = len(index)  # the shared axis of rare labels
+                onehot = np.zeros((len(df), len(index) + 1))
+                onehot[np.arange(len(df)), codes] = 1.0 / math.sqrt(2.0)
+                blocks.append(onehot)
+            else:
+                center, scale = self.numeric_[c]
+                v = numeric_values(df[c])
+                miss = np.isnan(v)
+                blocks.append(((np.where(miss, center, v) - center) / scale)[:, None])
+                # Kept even when the fitting rows had no gap: a model may still emit one.
+                blocks.append(miss.astype("float64")[:, None])
+        return np.hstack(blocks) if blocks else np.zeros((len(df), 0))
+
+
+def labels_of(s: pd.Series) -> pd.Series:
+    """Normalised labels with missing as a label of its own."""
+    return label_strings(s).fillna(MISSING)
+
+
+# --------------------------------------------------------------------------- nearest neighbours
+
+
+def _block_rows(n_reference: int, block_rows: int | None) -> int:
+    if block_rows is not None:
+        return max(1, int(block_rows))
+    return int(min(2048, max(64, BLOCK_BYTES // (4 * max(1, n_reference)))))
+
+
+def nearest_neighbours(
+    queries: np.ndarray,
+    reference: np.ndarray,
+    *,
+    k: int = 1,
+    block_rows: int | None = None,
+    reverse: bool = False,
+) -> dict[str, np.ndarray]:
+    """Exact Euclidean k-nearest neighbours, computed in blocks of query rows.
+
+    Args:
+        queries: (m, d) query vectors.
+        reference: (n, d) reference vectors.
+        k: Neighbours per query (at most n).
+        block_rows: Query rows per block; None sizes blocks to about 256 MB.
+        reverse: Also return, for each reference row, its nearest query row (the same distance
+            matrix read by columns, at no extra matrix product).
+
+    Returns:
+        ``{"dist": (m, k), "index": (m, k)}`` sorted nearest first; with ``reverse`` also
+        ``"reverse_dist"`` and ``"reverse_index"`` of shape (n,). Distances are float64 and
+        exact for the returned neighbours.
+
+    Raises:
+        InputError: Empty inputs or mismatched widths.
+    """
+    m, n = len(queries), len(reference)
+    if m == 0 or n == 0 or queries.shape[1] != reference.shape[1]:
+        raise InputError(
+            f"nearest neighbours need non-empty inputs of equal width, got {queries.shape} "
+            f"and {reference.shape}",
+            hint="check the tables passed to the privacy report",
+        )
+    k = min(k, n)
+    # Centring first keeps float32 cancellation in |q|^2 + |r|^2 - 2 q.r small.
+    shift = reference.mean(axis=0)
+    q64 = np.ascontiguousarray(queries - shift, dtype="float64")
+    r64 = np.ascontiguousarray(reference - shift, dtype="float64")
+    q32, r32 = torch.from_numpy(q64.astype("float32")), torch.from_numpy(r64.astype("float32"))
+    r_sq = (r32 * r32).sum(dim=1).unsqueeze(0)
+    r32_t = r32.T.contiguous()
+    spare = min(n, k + 3)  # candidates re-ranked exactly (float32 can swap near-ties)
+    dist = np.empty((m, k))
+    index = np.empty((m, k), dtype="int64")
+    rev_d = np.full(n, np.inf, dtype="float32")
+    rev_i = np.zeros(n, dtype="int64")
+    step = _block_rows(n, block_rows)
+    with torch.inference_mode():
+        for start in range(0, m, step):
+            stop = min(m, start + step)
+            block = q32[start:stop]
+            # |r|^2 - 2 q.r: the query norm is constant along a row, so it is added later.
+            partial = torch.addmm(r_sq, block, r32_t, beta=1.0, alpha=-2.0)
+            cand = torch.topk(partial, spare, dim=1, largest=False).indices.numpy()
+            diff = q64[start:stop, None, :] - r64[cand]
+            exact = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
+            order = np.argsort(exact, axis=1, kind="stable")[:, :k]
+            dist[start:stop] = np.take_along_axis(exact, order, axis=1)
+            index[start:stop] = np.take_along_axis(cand, order, axis=1)
+            if reverse:
+                # In place: the block's matrix is not needed any more, and a copy would double
+                # the memory of the largest object here.
+                full = partial.add_((block * block).sum(dim=1, keepdim=True))
+                col_min, col_arg = full.min(dim=0)
+                better = col_min.numpy() < rev_d
+                rev_d[better] = col_min.numpy()[better]
+                rev_i[better] = col_arg.numpy()[better] + start
+    out = {"dist": dist, "index": index}
+    if reverse:
+        diff = r64 - q64[rev_i]
+        out["reverse_dist"] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        out["reverse_index"] = rev_i
+    return out
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def _identical_match(
+    train_s: pd.DataFrame,
+    hold_s: pd.DataFrame,
+    syn_s: pd.DataFrame,
+    train_full: pd.DataFrame,
+    columns: list[str],
+    metadata: TableMetadata,
+) -> dict[str, Any]:
+    h_train = row_hashes(train_s, columns, metadata)
+    h_syn = row_hashes(syn_s, columns, metadata)
+    h_hold = row_hashes(hold_s, columns, metadata)
+    syn_hits = np.isin(h_syn, h_train)
+    hold_hits = np.isin(h_hold, h_train)
+    full = np.isin(h_syn, row_hashes(train_full, columns, metadata)) if len(train_full) else None
+    n_syn = len(h_syn)
+    share = float(syn_hits.mean())
+    return {
+        "name": "identical_match_share",
+        "goal": "minimize",
+        "bounds": [0.0, 1.0],
+        "synthetic": share,
+        "holdout": float(hold_hits.mean()),
+        # Binomial standard error: how far the two shares may differ by sampling alone.
+        "synthetic_std_error": math.sqrt(share * (1 - share) / n_syn),
+        "synthetic_matches": int(syn_hits.sum()),
+        "synthetic_vs_full_train": None if full is None else float(full.mean()),
+    }
+
+
+def _histogram(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
+    both = np.r_[a, b]
+    top = float(np.quantile(both, 0.99)) if len(both) else 1.0
+    top = top if top > 0 else float(both.max()) if len(both) and both.max() > 0 else 1.0
+    edges = np.linspace(0.0, top, HISTOGRAM_BINS + 1)
+    # Everything beyond the 99th percentile lands in the last bin instead of stretching the axis.
+    counts_a, _ = np.histogram(np.clip(a, 0.0, top), bins=edges)
+    counts_b, _ = np.histogram(np.clip(b, 0.0, top), bins=edges)
+    return {"bins": edges, "synthetic": counts_a, "holdout": counts_b}
+
+
+def _nndr(nn: dict[str, np.ndarray]) -> np.ndarray:
+    d = nn["dist"]
+    if d.shape[1] < 2:
+        return np.full(len(d), np.nan)
+    d1, d2 = d[:, 0], d[:, 1]
+    # d2 == 0 means an exact copy of a duplicated record: as revealing as a ratio of 0.
+    return np.divide(d1, d2, out=np.zeros_like(d1), where=d2 > 0)
+
+
+def _dcr(
+    syn_tr: dict[str, np.ndarray], syn_ho: dict[str, np.ndarray], ho_tr: dict[str, np.ndarray]
+) -> dict[str, Any]:
+    d_tr, d_ho = syn_tr["dist"][:, 0], syn_ho["dist"][:, 0]
+    tol = 1e-9 * np.maximum(1.0, np.maximum(d_tr, d_ho))
+    tie = np.abs(d_tr - d_ho) <= tol
+    closer = np.where(tie, 0.5, (d_tr < d_ho).astype("float64"))
+    ref = ho_tr["dist"][:, 0]
+    return {
+        "name": "dcr",
+        "dcr_share": float(closer.mean()),
+        "dcr_share_ideal": 0.5,
+        "ties": float(tie.mean()),
+        "goal": "minimize",
+        "bounds": [0.0, 1.0],
+        "median": {"synthetic": float(np.median(d_tr)), "holdout": float(np.median(ref))},
+        "zero_distance_share": {
+            "synthetic": float((d_tr == 0).mean()),
+            "holdout": float((ref == 0).mean()),
+        },
+        "nndr_median": {
+            "synthetic": float(np.nanmedian(_nndr(syn_tr))) if len(d_tr) else None,
+            "holdout": float(np.nanmedian(_nndr(ho_tr))) if len(ref) else None,
+        },
+        "histogram": _histogram(d_tr, ref),
+    }
+
+
+def _auc(members: np.ndarray, non_members: np.ndarray) -> float | None:
+    if len(members) == 0 or len(non_members) == 0:
+        return None
+    y = np.r_[np.ones(len(members)), np.zeros(len(non_members))]
+    scores = np.r_[members, non_members]
+    if not np.isfinite(scores).all():
+        # -inf log densities are legitimate ("impossible"); rank them below everything.
+        finite = scores[np.isfinite(scores)]
+        floor = finite.min() - 1.0 if len(finite) else 0.0
+        ceil = finite.max() + 1.0 if len(finite) else 0.0
+        scores = np.nan_to_num(scores, nan=floor, neginf=floor, posinf=ceil)
+    return float(roc_auc_score(y, scores))
+
+
+def _kde_log_density(
+    points: np.ndarray, queries: np.ndarray, block_rows: int | None, factor: float
+) -> np.ndarray:
+    """Gaussian KDE log density of ``queries`` under ``points``, blockwise.
+
+    The bandwidth is ``factor`` times Scott's rule (the points are whitened).
+
+    log p(q) = logsumexp_j(-|q - p_j|^2 / 2h^2) - log n - d/2 log(2 pi h^2), with
+    -|q - p|^2 / 2h^2 = (q.p - |p|^2 / 2) / h^2 - |q|^2 / 2h^2: one matrix product per block.
+    """
+    n, d = points.shape
+    h2 = (factor * n ** (-1.0 / (d + 4))) ** 2
+    p = torch.from_numpy(np.ascontiguousarray(points, dtype="float32"))
+    p_term = (-(p * p).sum(dim=1) / (2 * h2)).unsqueeze(0)
+    p_t = p.T.contiguous()
+    out = np.empty(len(queries))
+    step = _block_rows(n, block_rows)
+    const = -math.log(n) - 0.5 * d * math.log(2 * math.pi * h2)
+    with torch.inference_mode():
+        for start in range(0, len(queries), step):
+            q = torch.from_numpy(np.ascontiguousarray(queries[start : start + step], "float32"))
+            logits = torch.addmm(p_term, q, p_t, beta=1.0, alpha=1.0 / h2)
+            q_term = (q.double() * q.double()).sum(dim=1) / (2 * h2)
+            out[start : start + step] = (
+                torch.logsumexp(logits, dim=1).double() - q_term
+            ).numpy() + const
+    return out
+
+
+def _density_attack(
+    x_train: np.ndarray,
+    x_hold: np.ndarray,
+    x_syn: np.ndarray,
+    train_s: pd.DataFrame,
+    hold_s: pd.DataFrame,
+    *,
+    seed: int,
+    density_model: DensityModel | None,
+    block_rows: int | None,
+) -> dict[str, Any]:
+    half = len(x_hold) // 2
+    if half < 2 or len(x_syn) < 3:
+        return {"auc": None, "error": "too few rows for the density-ratio attack"}
+    rng = np.random.default_rng(seed)
+    hold_order = rng.permutation(len(x_hold))
+    ref_idx, non_idx = hold_order[:half], hold_order[half:]
+    mem_idx = rng.choice(len(x_train), size=min(len(non_idx), len(x_train)), replace=False)
+    n_comp = int(min(DENSITY_COMPONENTS, x_syn.shape[1], len(x_syn) - 1, half - 1))
+    if n_comp < 1:
+        return {"auc": None, "error": "too few rows or columns for the density-ratio attack"}
+    pca = PCA(n_components=n_comp, random_state=seed).fit(x_syn)
+    # Whitening a direction without variance would divide by zero: such directions go.
+    var = pca.explained_variance_
+    keep = var > 1e-9 * max(float(var.max()), 1e-300)
+    if not keep.any():
+        return {"auc": None, "error": "the synthetic rows have no variance to model"}
+    n_comp = int(keep.sum())
+    axes = pca.components_[keep].T / np.sqrt(var[keep])
+
+    def whiten(x: np.ndarray) -> np.ndarray:
+        return (x - pca.mean_) @ axes
+
+    z_syn, z_ref = whiten(x_syn), whiten(x_hold[ref_idx])
+    z_mem, z_non = whiten(x_train[mem_idx]), whiten(x_hold[non_idx])
+    log_ref_mem = _kde_log_density(z_ref, z_mem, block_rows, REF_BANDWIDTH_FACTOR)
+    log_ref_non = _kde_log_density(z_ref, z_non, block_rows, REF_BANDWIDTH_FACTOR)
+    if density_model is not None:
+        source = "density_model"
+        log_syn_mem = np.asarray(density_model.log_prob(train_s.iloc[mem_idx]), dtype="float64")
+        log_syn_non = np.asarray(density_model.log_prob(hold_s.iloc[non_idx]), dtype="float64")
+    else:
+        source = "kde"
+        log_syn_mem = _kde_log_density(z_syn, z_mem, block_rows, SYNTH_BANDWIDTH_FACTOR)
+        log_syn_non = _kde_log_density(z_syn, z_non, block_rows, SYNTH_BANDWIDTH_FACTOR)
+    return {
+        "auc": _auc(log_syn_mem - log_ref_mem, log_syn_non - log_ref_non),
+        "density": source,
+        "pca_components": n_comp,
+        "reference_rows": int(len(ref_idx)),
+        "members": int(len(mem_idx)),
+        "non_members": int(len(non_idx)),
+        "split": "holdout sample halved: first half fits p_ref, second half are the non-members;"
+        " as many members drawn from the training sample",
+    }
+
+
+def _pii_leakage(published: pd.DataFrame, pii_values: dict[str, pd.Series]) -> dict[str, Any]:
+    cells = {}
+    for c in published.columns:
+        s = published[c]
+        if pd.api.types.is_float_dtype(s) or pd.api.types.is_integer_dtype(s):
+            text = label_strings(s)
+        else:
+            text = s.astype("string")
+        cells[c] = text.str.strip().str.lower()
+    per_column: dict[str, Any] = {}
+    total = 0
+    for pii_col, values in pii_values.items():
+        real = pd.Series(values).dropna().astype("string").str.strip().str.lower()
+        real = pd.Index(real[real.str.len() >= MIN_PII_LENGTH].unique())
+        found_in: dict[str, int] = {}
+        leaked: list[str] = []
+        for c, text in cells.items():
+            hit = text.isin(real).to_numpy(dtype=bool, na_value=False)
+            if hit.any():
+                found_in[str(c)] = int(hit.sum())
+                for v in text[hit].unique()[:5]:  # at most five values, for the examples
+                    if v not in leaked:
+                        leaked.append(v)
+        examples = [f"{v[:2]}***" for v in leaked[:5]]
+        count = sum(found_in.values())
+        total += count
+        per_column[str(pii_col)] = {
+            "count": count,
+            "values_checked": int(len(real)),
+            "found_in": found_in,
+            "examples": examples[:5],
+        }
+    return {
+        "name": "pii_leakage",
+        "status": "ok",
+        "goal": "minimize",
+        "total": total,
+        "per_column": per_column,
+        "columns_scanned": [str(c) for c in published.columns],
+        "min_length": MIN_PII_LENGTH,
+    }
+
+
+def _guarded(name: str, fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Run one metric; a failure becomes an ``error`` entry (and fails its gate closed)."""
+    try:
+        return fn(*args, **kwargs)
+    except InputError:
+        raise
+    except Exception as exc:  # any failure of one metric must not hide the others
+        logger.exception("privacy metric %s could not be computed", name)
+        return {"name": name, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def privacy_report(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    metadata: TableMetadata,
+    *,
+    seed: int = 0,
+    max_rows: int = 100_000,
+    pii_values: dict[str, pd.Series] | None = None,
+    density_model: DensityModel | None = None,
+    block_rows: int | None = None,
+    pii_scan: pd.DataFrame | None = None,
+) -> dict[str, Any]:
+    """Identical matches, DCR, membership inference and PII leakage, with holdout baselines.
+
+    Args:
+        train: Real rows the model was trained on (after PII protection).
+        holdout: Real rows never trained on.
+        synthetic: Synthetic rows; for the PII scan every column is searched, so pass the full
+            published frame (faked ids included).
+        metadata: Column kinds; distances and matches use ``metadata.modelled`` columns.
+        seed: Seed of the samples and of the attack split.
+        max_rows: Cap on the train/holdout sample size ``n`` and on the synthetic rows.
+        pii_values: ``{column: real values before protection}`` of the direct identifiers;
+            None skips the scan (reported as ``not_requested``), ``{}`` asserts there are none.
+        density_model: Optional ``log_prob(df)`` model supplying p_synth to the DOMIAS attack.
+        block_rows: Query rows per nearest-neighbour block (None: about 256 MB per block).
+        pii_scan: The frame searched for PII instead of ``synthetic`` (the published output
+            when it differs from the evaluated synthetic rows).
+
+    Returns:
+        JSON-able dict with ``identical_match_share``, ``dcr``, ``membership_inference``,
+        ``pii_leakage``, ``rows``, ``columns`` and ``seconds``. A metric that failed holds an
+        ``error`` message instead of its numbers.
+
+    Raises:
+        InputError: A table is empty or lacks a modelled column.
+    """
+    if max_rows < 2:
+        raise InputError(f"max_rows must be at least 2, got {max_rows}", hint="raise max_rows")
+    frames = {"train": train, "holdout": holdout, "synthetic": synthetic}
+    columns = evaluated_columns(metadata, frames)
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    n = min(len(train), len(holdout), max_rows)
+    train_s = subsample(train, n, seed)
+    hold_s = subsample(holdout, n, seed + 1)
+    syn_s = subsample(synthetic, max_rows, seed + 2)
+
+    identical = _guarded(
+        "identical_match_share",
+        _identical_match, train_s, hold_s, syn_s, train, columns, metadata,
+    )
+    seconds["identical_match_share"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+
+    def _encode() -> dict[str, Any]:
+        encoder = MixedEncoder(columns, metadata).fit(train_s, hold_s, syn_s)
+        return {"x": [encoder.transform(f) for f in (train_s, hold_s, syn_s)], "dim": encoder.dim}
+
+    def _neighbours(x_train: np.ndarray, x_hold: np.ndarray, x_syn: np.ndarray) -> dict:
+        syn_tr = nearest_neighbours(x_syn, x_train, k=2, block_rows=block_rows, reverse=True)
+        syn_ho = nearest_neighbours(x_syn, x_hold, k=1, block_rows=block_rows, reverse=True)
+        ho_tr = nearest_neighbours(x_hold, x_train, k=2, block_rows=block_rows)
+        return {"syn_tr": syn_tr, "syn_ho": syn_ho, "ho_tr": ho_tr}
+
+    encoded = _guarded("encoding", _encode)
+    nn = encoded if "error" in encoded else _guarded("dcr", _neighbours, *encoded["x"])
+    if "error" in nn:
+        dcr: dict[str, Any] = {"name": "dcr", "error": nn["error"]}
+        distance_attack: dict[str, Any] = {"auc": None, "error": nn["error"]}
+    else:
+        dcr = _guarded("dcr", _dcr, nn["syn_tr"], nn["syn_ho"], nn["ho_tr"])
+        # Members' and non-members' distances to the closest synthetic row come from the
+        # same matrices, read by columns.
+        distance_attack = {
+            "auc": _auc(-nn["syn_tr"]["reverse_dist"], -nn["syn_ho"]["reverse_dist"]),
+            "members": n,
+            "non_members": n,
+        }
+    seconds["dcr"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    if "error" in encoded:
+        density_attack: dict[str, Any] = {"auc": None, "error": encoded["error"]}
+    else:
+        density_attack = _guarded(
+            "density_ratio",
+            _density_attack,
+            *encoded["x"], train_s, hold_s,
+            seed=seed, density_model=density_model, block_rows=block_rows,
+        )
+        density_attack.setdefault("auc", None)
+    seconds["membership_inference"] = time.perf_counter() - t0
+
+    attacks = {"distance": distance_attack, "density_ratio": density_attack}
+    aucs = [a.get("auc") for a in attacks.values()]
+    computed = [a for a in aucs if a is not None]
+    mia: dict[str, Any] = {
+        "name": "mia_auc",
+        "goal": "minimize",
+        "bounds": [0.0, 1.0],
+        "ideal": 0.5,
+        # Fail closed: one attack that could not run leaves the maximum unknown.
+        "synthetic": max(computed) if len(computed) == len(aucs) else None,
+        "holdout": None,
+        "attacks": attacks,
+    }
+    if len(computed) < len(aucs):
+        mia["error"] = "an attack could not be computed: " + ", ".join(
+            f"{k}: {a.get('error', 'no AUC')}" for k, a in attacks.items() if a.get("auc") is None
+        )
+
+    t0 = time.perf_counter()
+    if pii_values is None:
+        pii: dict[str, Any] = {
+            "name": "pii_leakage",
+            "status": "not_requested",
+            "total": None,
+            "message": "no direct-identifier values were given (pii_values=None)",
+        }
+    else:
+        scanned = synthetic if pii_scan is None else pii_scan
+        pii = _guarded("pii_leakage", _pii_leakage, scanned, pii_values)
+        if "error" in pii:
+            pii["total"] = None
+    seconds["pii_leakage"] = time.perf_counter() - t0
+
+    return jsonable(
+        {
+            "identical_match_share": identical,
+            "dcr": dcr,
+            "membership_inference": mia,
+            "pii_leakage": pii,
+            "rows": {"train_sample": n, "holdout_sample": n, "synthetic": len(syn_s)},
+            "columns": columns,
+            "encoding_width": encoded.get("dim"),
+            "seconds": seconds,
+        }
+    )

@@ -592,6 +592,7 @@ def downstream(
     synthetic: pd.DataFrame,
     augmented: pd.DataFrame | None,
     class_counts: dict[Any, int],
+    metadata: TableMetadata,
     cfg: RunConfig,
 ) -> dict:
     """Fraud-model check on the real holdout: real vs synthetic vs augmented training data."""
@@ -599,7 +600,8 @@ def downstream(
 
     positive = min(class_counts, key=lambda c: (class_counts[c], str(c)))
     return downstream_report(
-        train, holdout, synthetic, cfg.target, positive, augmented=augmented, seed=cfg.seed
+        train, holdout, synthetic, cfg.target, positive, metadata, augmented=augmented,
+        seed=cfg.seed,
     )
 
 
@@ -791,6 +793,7 @@ def run_pipeline(
             best.synthetic[cols],
             augmented,
             class_counts,
+            meta,
             cfg,
         )
     if len(candidates) > 1:

@@ -5,7 +5,8 @@ they are, (b) the synthetic rows, and (c) in augment mode the real rows plus syn
 rows, and each is scored on the real holdout that no model saw. Reported per training set:
 PR-AUC (average precision), ROC-AUC, recall at 1% and 5% false-positive rate, and precision and
 recall at the decision threshold each classifier chose on its own training data (the threshold
-that maximizes F1 on a validation split of that training set, never on the holdout).
+that maximizes F1 on a validation split of that training set, never on the holdout). The
+classifier and its encoding are the ones :mod:`synthpipe.evaluation.utility` uses.
 """
 
 from __future__ import annotations
@@ -16,57 +17,33 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthpipe.evaluation.fidelity import eval_threads
+from synthpipe.evaluation.utility import TreeModel, best_threshold
+from synthpipe.metadata import TableMetadata
+
 log = logging.getLogger(__name__)
 
 
-def _encode(frames: list[pd.DataFrame], target: str) -> list[pd.DataFrame]:
-    """Make frames model-ready with one shared encoding (categories from their union)."""
-    cols = [c for c in frames[0].columns if c != target]
-    out = [f[cols].copy() for f in frames]
-    for c in cols:
-        s = frames[0][c]
-        if pd.api.types.is_datetime64_any_dtype(s):
-            for f in out:
-                f[c] = pd.to_datetime(f[c]).astype("int64").where(f[c].notna(), np.nan) / 8.64e13
-        elif pd.api.types.is_bool_dtype(s) or str(s.dtype) == "boolean":
-            for f in out:
-                f[c] = f[c].astype("float64")
-        elif not pd.api.types.is_numeric_dtype(s):
-            cats = pd.Index(sorted({str(v) for f in frames for v in f[c].dropna().unique()}))
-            for f in out:
-                f[c] = pd.Categorical(f[c].astype("string"), categories=cats)
-        else:
-            for f in out:
-                f[c] = f[c].astype("float64")
-    return out
-
-
 def _fit_scores(
-    train_x: pd.DataFrame, train_y: np.ndarray, test_x: pd.DataFrame, seed: int
+    train: pd.DataFrame,
+    y: np.ndarray,
+    test: pd.DataFrame,
+    features: list[str],
+    metadata: TableMetadata,
+    seed: int,
 ) -> tuple[np.ndarray, float]:
-    """Fit the classifier, choose its F1 threshold on a validation split, score the test rows."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.metrics import precision_recall_curve
+    """Fit the evaluation classifier; pick its F1 threshold on a validation split of ``train``."""
     from sklearn.model_selection import train_test_split
 
-    def model() -> Any:
-        return HistGradientBoostingClassifier(
-            max_iter=200, learning_rate=0.1, categorical_features="from_dtype", random_state=seed
-        )
-
-    strat = train_y if np.bincount(train_y).min() >= 2 else None
-    fit_x, val_x, fit_y, val_y = train_test_split(
-        train_x, train_y, test_size=0.25, random_state=seed, stratify=strat
-    )
     threshold = 0.5
-    if len(np.unique(fit_y)) == 2 and len(np.unique(val_y)) == 2:
-        val_scores = model().fit(fit_x, fit_y).predict_proba(val_x)[:, 1]
-        prec, rec, thr = precision_recall_curve(val_y, val_scores)
-        f1 = 2 * prec[:-1] * rec[:-1] / np.clip(prec[:-1] + rec[:-1], 1e-12, None)
-        if len(thr):
-            threshold = float(thr[int(np.argmax(f1))])
-    final = model().fit(train_x, train_y)
-    return final.predict_proba(test_x)[:, 1], threshold
+    if np.bincount(y, minlength=2).min() >= 4:
+        idx_fit, idx_val = train_test_split(
+            np.arange(len(y)), test_size=0.25, random_state=seed, stratify=y
+        )
+        tuner = TreeModel(features, metadata, seed).fit(train.iloc[idx_fit], y[idx_fit])
+        threshold = best_threshold(y[idx_val], tuner.proba(train.iloc[idx_val], [0, 1])[:, 1])
+    model = TreeModel(features, metadata, seed).fit(train, y)
+    return model.proba(test, [0, 1])[:, 1], threshold
 
 
 def _recall_at_fpr(y: np.ndarray, scores: np.ndarray, fpr_max: float) -> float:
@@ -100,6 +77,7 @@ def downstream_report(
     synthetic: pd.DataFrame,
     target: str,
     positive: Any,
+    metadata: TableMetadata,
     augmented: pd.DataFrame | None = None,
     seed: int = 0,
 ) -> dict[str, Any]:
@@ -111,6 +89,7 @@ def downstream_report(
         synthetic: Synthetic rows (rebalanced or not), same columns.
         target: Label column.
         positive: The class treated as positive (the fraud / minority class).
+        metadata: Column kinds (the classifier's encoding follows them).
         augmented: Real training rows plus synthetic minority rows (augment mode), or None.
         seed: Seeds the classifiers and the validation splits.
 
@@ -124,17 +103,17 @@ def downstream_report(
     y_test = (holdout[target] == positive).to_numpy().astype(int)
     if y_test.sum() == 0 or y_test.sum() == len(y_test):
         return {"skipped": f"the holdout has no rows of both classes for {positive!r}"}
-    names = list(sets)
-    encoded = _encode([*sets.values(), holdout], target)
+    features = [c for c in holdout.columns if c != target]
     results: dict[str, Any] = {}
-    for name, frame, x in zip(names, sets.values(), encoded[:-1], strict=True):
-        y = (frame[target] == positive).to_numpy().astype(int)
-        rows = {"rows": int(len(frame)), "positive_rate": float(y.mean()) if len(y) else 0.0}
-        if y.min() == y.max():
-            results[name] = {**rows, "skipped": "training set has a single class"}
-            continue
-        scores, threshold = _fit_scores(x, y, encoded[-1], seed)
-        results[name] = {**rows, **score_classifier(y_test, scores, threshold)}
+    with eval_threads():
+        for name, frame in sets.items():
+            y = (frame[target] == positive).to_numpy().astype(int)
+            rows = {"rows": int(len(frame)), "positive_rate": float(y.mean()) if len(y) else 0.0}
+            if y.min() == y.max():
+                results[name] = {**rows, "skipped": "training set has a single class"}
+                continue
+            scores, threshold = _fit_scores(frame, y, holdout, features, metadata, seed)
+            results[name] = {**rows, **score_classifier(y_test, scores, threshold)}
     return {
         "positive": str(positive),
         "holdout_rows": int(len(holdout)),

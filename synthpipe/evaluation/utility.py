@@ -65,7 +65,7 @@ def _positive_class(classes: list[str], y_real: pd.Series) -> str:
     return str(counts.reindex(classes).fillna(0).sort_values(kind="stable").index[0])
 
 
-class _Model:
+class TreeModel:
     """One classifier with its own encoder; probabilities aligned to the real class list."""
 
     def __init__(self, features: list[str], metadata: TableMetadata, seed: int) -> None:
@@ -73,7 +73,7 @@ class _Model:
         self.metadata = metadata
         self.seed = seed
 
-    def fit(self, x: pd.DataFrame, y: np.ndarray) -> _Model:
+    def fit(self, x: pd.DataFrame, y: np.ndarray) -> TreeModel:
         self.encoder_ = TreeEncoder(self.features, self.metadata).fit(x)
         self.clf_ = tree_classifier(self.seed, categorical=self.encoder_.categorical_mask)
         self.clf_.fit(self.encoder_.transform(x), y)
@@ -90,7 +90,7 @@ class _Model:
         return out
 
 
-def _best_threshold(y_true: np.ndarray, score: np.ndarray) -> float:
+def best_threshold(y_true: np.ndarray, score: np.ndarray) -> float:
     """The probability cut that maximises F1 on (validation) data; 0.5 when undefined.
 
     The cut sits half-way between the lowest score it admits and the next lower score: the
@@ -114,7 +114,7 @@ def _best_threshold(y_true: np.ndarray, score: np.ndarray) -> float:
 
 
 def _binary_scores(
-    model: _Model,
+    model: TreeModel,
     x_fit: pd.DataFrame,
     y_fit: np.ndarray,
     x_test: pd.DataFrame,
@@ -131,11 +131,11 @@ def _binary_scores(
         idx_fit, idx_val = train_test_split(
             np.arange(len(y_fit)), test_size=0.25, random_state=seed, stratify=is_pos
         )
-        tuner = _Model(model.features, model.metadata, seed).fit(
+        tuner = TreeModel(model.features, model.metadata, seed).fit(
             x_fit.iloc[idx_fit], y_fit[idx_fit]
         )
         p_val = tuner.proba(x_fit.iloc[idx_val], classes)[:, pos]
-        threshold = _best_threshold(is_pos[idx_val].astype(int), p_val)
+        threshold = best_threshold(is_pos[idx_val].astype(int), p_val)
     p = model.proba(x_test, classes)[:, pos]
     truth = (y_test == positive).astype(int)
     both = 0 < truth.sum() < len(truth)
@@ -149,7 +149,7 @@ def _binary_scores(
 
 
 def _multiclass_scores(
-    model: _Model, x_test: pd.DataFrame, y_test: np.ndarray, classes: list[str]
+    model: TreeModel, x_test: pd.DataFrame, y_test: np.ndarray, classes: list[str]
 ) -> dict[str, float | None]:
     p = model.proba(x_test, classes)
     aucs, aps = [], []
@@ -267,7 +267,7 @@ def utility_report(
 
     names = _BINARY_METRICS if task == "binary" else _MULTICLASS_METRICS
     with eval_threads():
-        real_model = _Model(features, metadata, seed).fit(x_train, y_train)
+        real_model = TreeModel(features, metadata, seed).fit(x_train, y_train)
         if task == "binary":
             real = _binary_scores(
                 real_model, x_train, y_train, x_test, y_test, classes, positive, seed
@@ -286,7 +286,7 @@ def utility_report(
             )
             logger.warning(message)
         else:
-            syn_model = _Model(features, metadata, seed).fit(x_syn, y_syn)
+            syn_model = TreeModel(features, metadata, seed).fit(x_syn, y_syn)
             if task == "binary":
                 synthetic_scores = _binary_scores(
                     syn_model, x_syn, y_syn, x_test, y_test, classes, positive, seed

@@ -10,7 +10,7 @@ import pytest
 
 from synthpipe.errors import InputError
 from synthpipe.evaluation import utility_report
-from synthpipe.evaluation.utility import _best_threshold, _positive_class
+from synthpipe.evaluation.utility import best_threshold, _positive_class
 from synthpipe.metadata import ColumnKind, ColumnMeta, TableMetadata
 
 META = TableMetadata(
@@ -117,7 +117,7 @@ def test_best_threshold_by_hand() -> None:
     p = np.array([0.1, 0.2, 0.3, 0.6, 0.7, 0.9])
     # Admitting scores >= 0.3 -> tp 3, fp 1, fn 0: F1 6/7, the best; the cut goes half-way
     # to the next lower score, 0.2.
-    assert _best_threshold(y, p) == pytest.approx(0.25)
+    assert best_threshold(y, p) == pytest.approx(0.25)
 
 
 def test_missing_target_is_an_input_error() -> None:

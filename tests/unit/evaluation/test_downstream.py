@@ -1,0 +1,54 @@
+"""synthpipe.evaluation.downstream: the fraud-model check on the real holdout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthpipe.evaluation.downstream import downstream_report, score_classifier
+from synthpipe.metadata import detect_metadata
+
+
+def _table(n, fraud_rate, seed):
+    rng = np.random.default_rng(seed)
+    y = rng.random(n) < fraud_rate
+    x = rng.normal(size=n) + 1.5 * y
+    kind = np.where(rng.random(n) < 0.2 + 0.5 * y, "theft", "collision")
+    return pd.DataFrame({"amount": x, "kind": kind, "fraud": np.where(y, "Y", "N")})
+
+
+def test_score_classifier_by_hand():
+    y = np.array([0, 0, 0, 1, 1])
+    s = np.array([0.1, 0.2, 0.7, 0.6, 0.9])
+    m = score_classifier(y, s, threshold=0.65)
+    assert m["roc_auc"] == pytest.approx(5 / 6)
+    assert m["precision_at_threshold"] == pytest.approx(0.5)
+    assert m["recall_at_threshold"] == pytest.approx(0.5)
+    assert m["recall_at_1pct_fpr"] == pytest.approx(0.5)  # 0.9 ranks above every negative
+
+
+def test_report_scores_every_training_set_on_the_holdout():
+    real = _table(3000, 0.03, 0)
+    holdout = _table(3000, 0.03, 1)
+    balanced = _table(3000, 0.5, 2)
+    augmented = pd.concat([real, balanced[balanced.fraud == "Y"]], ignore_index=True)
+    meta = detect_metadata(real)
+    out = downstream_report(real, holdout, balanced, "fraud", "Y", meta, augmented=augmented)
+    assert set(out["results"]) == {"real", "synthetic", "augmented"}
+    for r in out["results"].values():
+        assert 0.5 < r["roc_auc"] <= 1.0
+        assert 0.0 <= r["recall_at_1pct_fpr"] <= r["recall_at_5pct_fpr"] <= 1.0
+    assert out["results"]["synthetic"]["positive_rate"] == pytest.approx(0.5, abs=0.05)
+    assert out["holdout_positive_rate"] == pytest.approx(0.03, abs=0.01)
+    assert out["verdict"].startswith("training on synthetic data")
+    assert "augmented" in out["verdict"]
+
+
+def test_single_class_training_set_is_reported_not_scored():
+    real = _table(1000, 0.1, 0)
+    holdout = _table(1000, 0.1, 1)
+    only_n = real[real.fraud == "N"]
+    out = downstream_report(real, holdout, only_n, "fraud", "Y", detect_metadata(real))
+    assert out["results"]["synthetic"]["skipped"] == "training set has a single class"
+    assert "pr_auc" in out["results"]["real"]

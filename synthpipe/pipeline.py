@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from synthpipe.config import PIIAction, RunConfig
-from synthpipe.errors import InputError
+from synthpipe.errors import ConfigError, InputError
 from synthpipe.io import atomic_path, read_table, sha256_file, write_json, write_table
 from synthpipe.metadata import ColumnKind, TableMetadata, detect_metadata, load_overrides
 
@@ -340,10 +340,11 @@ def sample(
     model_path: str,
     n_rows: int,
     cfg: RunConfig,
-    class_counts: dict[Any, int] | None = None,
+    counts: dict[Any, int] | None = None,
     progress: ProgressFn | None = None,
+    seed: int | None = None,
 ) -> tuple[pd.DataFrame, dict]:
-    """Sample ``n_rows`` synthetic rows, rebalanced when ``cfg.rebalance.spec`` is set.
+    """Sample synthetic rows: ``counts`` rows of each class, or ``n_rows`` unconditionally.
 
     Returns:
         The synthetic rows (modelled columns) and the sampling plan (class counts).
@@ -351,20 +352,82 @@ def sample(
     from synthpipe import rebalance
 
     model = load_model(model_path)
-    if cfg.rebalance.spec is None or cfg.target is None:
-        synthetic = model.sample(n_rows, seed=cfg.seed, progress=progress)
-        plan = {"mode": "unconditional", "rows": n_rows}
+    seed = cfg.seed if seed is None else seed
+    if counts is None:
+        synthetic = model.sample(n_rows, seed=seed, progress=progress)
+        plan: dict[str, Any] = {"mode": "unconditional", "rows": n_rows}
         if cfg.target is not None:
             plan["class_counts"] = _class_counts(synthetic[cfg.target])
         return synthetic, plan
-    counts = rebalance.plan_counts(cfg.rebalance.spec, class_counts or {}, cfg.rows, n_rows)
-    synthetic = rebalance.sample_counts(model, cfg.target, counts, seed=cfg.seed, progress=progress)
+    synthetic = rebalance.sample_counts(model, cfg.target, counts, seed=seed, progress=progress)
     return synthetic, {
         "mode": "rebalanced",
         "spec": cfg.rebalance.spec,
         "rows": int(sum(counts.values())),
         "class_counts": {str(k): int(v) for k, v in counts.items()},
     }
+
+
+def chunk_plan(
+    n_rows: int, chunk_rows: int, counts: dict[Any, int] | None
+) -> list[tuple[int, dict[Any, int] | None]]:
+    """Split an output of ``n_rows`` into chunks of at most ``chunk_rows`` rows.
+
+    Class counts are split across chunks so that each class's total stays exact.
+
+    Returns:
+        One ``(rows, counts or None)`` per chunk.
+    """
+    n_chunks = max(1, -(-n_rows // chunk_rows))
+    sizes = [n_rows // n_chunks + (1 if i < n_rows % n_chunks else 0) for i in range(n_chunks)]
+    if counts is None:
+        return [(size, None) for size in sizes]
+    left = dict(counts)
+    out = []
+    for i, size in enumerate(sizes):
+        if i == n_chunks - 1:
+            part = dict(left)
+        else:
+            part = _split_exact(left, size)
+            left = {c: left[c] - part[c] for c in left}
+        out.append((sum(part.values()), part))
+    return out
+
+
+def _split_exact(counts: dict[Any, int], size: int) -> dict[Any, int]:
+    """``size`` rows taken from ``counts`` in proportion, by largest remainders."""
+    total = sum(counts.values())
+    raw = {c: n * size / total for c, n in counts.items()}
+    part = {c: int(v) for c, v in raw.items()}
+    for c in sorted(raw, key=lambda c: raw[c] - part[c], reverse=True)[: size - sum(part.values())]:
+        part[c] += 1
+    return part
+
+
+def sample_chunk(
+    model_path: str,
+    index: int,
+    rows: int,
+    counts: dict[Any, int] | None,
+    cfg: RunConfig,
+    prot: Protected,
+    metadata: TableMetadata,
+    folder: str,
+) -> dict:
+    """Generate one chunk of a large output and write it as ``part-<index>.parquet``.
+
+    Each chunk has its own seed, is completed (ids, fakes) and scanned for leaked direct
+    identifiers on the worker, so a worker holds one chunk at a time, never the whole output.
+    """
+    seed = cfg.seed + 1000 * index
+    synthetic, _ = sample(model_path, rows, cfg, counts, seed=seed)
+    part = finish_output(synthetic, prot, metadata, seed)
+    from synthpipe.evaluation.privacy import pii_leakage
+
+    leaks = pii_leakage(part, prot.pii_values)["total"] if prot.pii_values else 0
+    path = Path(folder) / f"part-{index:05d}.parquet"
+    write_table(part, path)
+    return {"path": str(path), "rows": int(len(part)), "pii_leaks": leaks}
 
 
 def _class_counts(s: pd.Series) -> dict[str, int]:
@@ -519,7 +582,7 @@ def package_versions() -> dict[str, str]:
 
 def publish(
     out_dir: Path,
-    published: pd.DataFrame,
+    published: pd.DataFrame | Path,
     manifest: dict,
     metrics: dict,
     suite_json: dict | None,
@@ -531,7 +594,8 @@ def publish(
 
     A publishable run writes ``synthetic.parquet`` at the top; a run that failed a blocking gate
     writes it under ``quarantine/`` beside ``REASONS.txt``, and nothing at the top level that a
-    consumer could pick up by mistake.
+    consumer could pick up by mistake. A large output arrives as a folder of parquet parts and
+    is published as the dataset ``synthetic/`` (or ``quarantine/synthetic/``).
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
@@ -540,10 +604,15 @@ def publish(
             hint="choose a new --out folder or remove the old one",
         )
     publishable = bool(verdict["publishable"])
-    rel_synth = Path("synthetic.parquet") if publishable else Path("quarantine/synthetic.parquet")
+    name = "synthetic" if isinstance(published, Path) else "synthetic.parquet"
+    rel_synth = Path(name) if publishable else Path("quarantine") / name
     with atomic_path(out_dir) as tmp:
         tmp.mkdir(parents=True)
-        write_table(published, tmp / rel_synth)
+        if isinstance(published, Path):
+            (tmp / rel_synth).parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(published, tmp / rel_synth)
+        else:
+            write_table(published, tmp / rel_synth)
         if not publishable:
             reasons = "\n".join(
                 f"- {c['name']}: {c['message']}"
@@ -650,6 +719,46 @@ def downstream(
         augmented=augmented,
         seed=cfg.seed,
     )
+
+
+def sample_all_chunks(
+    runner: StepRunner,
+    best: Candidate,
+    chunks: list[tuple[int, dict[Any, int] | None]],
+    cfg: RunConfig,
+    prot: Protected,
+    metadata: TableMetadata,
+    out_dir: Path,
+) -> tuple[Path, dict]:
+    """Write a large output as a partitioned parquet dataset, chunks generated in parallel.
+
+    Part 0 is the evaluated sample; the other parts are generated by ``sample_chunk`` tasks
+    (on Dask workers with ``runner: dask``) into a staging folder beside the run folder, which
+    :func:`publish` moves into place.
+    """
+    staging = out_dir.parent / f".{out_dir.name}.parts"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    write_table(best.published, staging / "part-00000.parquet")
+    results = runner.map(
+        "sample_chunk",
+        sample_chunk,
+        [
+            (best.model_path, i, rows, counts, cfg, prot, metadata, str(staging))
+            for i, (rows, counts) in enumerate(chunks)
+            if i > 0
+        ],
+    )
+    total = len(best.published) + sum(r["rows"] for r in results)
+    summary = {
+        "parts": len(chunks),
+        "rows": total,
+        "chunk_rows": cfg.chunk_rows,
+        "pii_leaks": sum(r["pii_leaks"] for r in results),
+        "evaluated_part": "part-00000.parquet",
+    }
+    return staging, summary
 
 
 # ----------------------------------------------------------------------------- candidates
@@ -768,8 +877,22 @@ def run_pipeline(
     if cfg.target is not None and cfg.target not in cols:
         cols.append(cfg.target)
     meta = ing.metadata.subset(cols)
-    n_rows = cfg.rows or len(train)
     class_counts = train[cfg.target].value_counts().to_dict() if cfg.target else None
+    counts = None
+    if cfg.target is not None and cfg.rebalance.spec is not None:
+        from synthpipe.rebalance import plan_counts
+
+        counts = plan_counts(cfg.rebalance.spec, class_counts, cfg.rows, len(train))
+    n_rows = sum(counts.values()) if counts else (cfg.rows or len(train))
+    # Large outputs are sampled in chunks; the first chunk is the one every candidate is
+    # evaluated and gated on, and it is published as the first part.
+    chunks = chunk_plan(n_rows, cfg.chunk_rows, counts)
+    if len(chunks) > 1 and cfg.rebalance.mode == "augment":
+        raise ConfigError(
+            f"augment mode writes real rows and is limited to {cfg.chunk_rows} output rows",
+            hint="use the synthetic mode for large outputs, or raise chunk_rows",
+        )
+    eval_rows, eval_counts = chunks[0]
 
     def progress_for(name: str) -> ProgressFn | None:
         if progress is None or len(names) == 1:
@@ -786,7 +909,7 @@ def run_pipeline(
         "sample",
         sample,
         [
-            (p, n_rows, cfg, class_counts, progress_for(n))
+            (p, eval_rows, cfg, eval_counts, progress_for(n))
             for n, p in zip(names, paths, strict=True)
         ],
     )
@@ -862,12 +985,27 @@ def run_pipeline(
             ],
         }
     verdict = best.verdict
+    if len(chunks) > 1:
+        output, chunk_summary = step(
+            "sample_chunks",
+            sample_all_chunks,
+            runner,
+            best,
+            chunks,
+            cfg,
+            prot,
+            ing.metadata,
+            out_dir,
+        )
+        metrics["chunks"] = chunk_summary
+        verdict = _with_check(verdict, _chunk_leak_check(chunk_summary, cfg))
+        metrics["gates"] = verdict
     approval = None
     if approve is not None:
         approval = approve(
             {"publishable": verdict["publishable"], "failed": verdict.get("failed", [])}
         )
-        verdict = _with_approval(verdict, approval)
+        verdict = _with_check(verdict, _approval_check(approval))
         metrics["gates"] = verdict
     model = load_model(best.model_path)
     manifest = {
@@ -886,8 +1024,8 @@ def run_pipeline(
             "input": len(ing.df),
             "train": len(train),
             "holdout": len(holdout),
-            "synthetic": len(best.published),
-            "published": len(output),
+            "synthetic": n_rows,
+            "published": len(output) if isinstance(output, pd.DataFrame) else n_rows,
         },
         "columns": [
             {
@@ -897,7 +1035,7 @@ def run_pipeline(
             }
             for c, m in ing.metadata.columns.items()
         ],
-        "output_columns": list(output.columns),
+        "output_columns": list(best.published.columns),
         "output_mode": cfg.rebalance.mode if cfg.rebalance.spec else "synthetic",
         "pii": {"findings": prot.findings, "actions": prot.action_log},
         "model": {
@@ -933,10 +1071,10 @@ def run_pipeline(
     )
 
 
-def _with_approval(verdict: dict, approval: dict) -> dict:
-    """The gate verdict with the steward's decision added as a blocking check."""
+def _approval_check(approval: dict) -> dict:
+    """The steward's decision as a blocking gate check."""
     approved = approval.get("decision") == "approved"
-    check = {
+    return {
         "name": "steward_approval",
         "category": "approval",
         "value": approval.get("decision"),
@@ -948,12 +1086,33 @@ def _with_approval(verdict: dict, approval: dict) -> dict:
         "message": f"{approval.get('decision')} by {approval.get('by')}: "
         f"{approval.get('comment') or 'no comment'}",
     }
-    failed = [*verdict.get("failed", []), *([] if approved else ["steward_approval"])]
+
+
+def _chunk_leak_check(summary: dict, cfg: RunConfig) -> dict:
+    """The PII-leak scan of every chunk of a large output as a blocking gate check."""
+    leaks = int(summary["pii_leaks"])
+    ok = leaks <= cfg.gates.pii_leaks_max
+    return {
+        "name": "pii_leaks_all_chunks",
+        "category": "privacy",
+        "value": leaks,
+        "threshold": cfg.gates.pii_leaks_max,
+        "op": "<=",
+        "severity": "block",
+        "passed": ok,
+        "status": "passed" if ok else "failed",
+        "message": f"{leaks} real direct-identifier values found across {summary['parts']} parts",
+    }
+
+
+def _with_check(verdict: dict, check: dict) -> dict:
+    """The gate verdict with one more blocking check added."""
+    failed = [*verdict.get("failed", []), *([] if check["passed"] else [check["name"]])]
     return {
         **verdict,
         "checks": [*verdict.get("checks", []), check],
         "failed": failed,
-        "publishable": bool(verdict["publishable"] and approved),
+        "publishable": bool(verdict["publishable"] and check["passed"]),
     }
 
 

@@ -482,7 +482,8 @@ def _density_attack(
     }
 
 
-def _pii_leakage(published: pd.DataFrame, pii_values: dict[str, pd.Series]) -> dict[str, Any]:
+def pii_leakage(published: pd.DataFrame, pii_values: dict[str, pd.Series]) -> dict[str, Any]:
+    """Cells of ``published`` equal to a real direct-identifier value (normalised strings)."""
     cells = {}
     for c in published.columns:
         s = published[c]
@@ -660,7 +661,7 @@ def privacy_report(
         }
     else:
         scanned = synthetic if pii_scan is None else pii_scan
-        pii = _guarded("pii_leakage", _pii_leakage, scanned, pii_values)
+        pii = _guarded("pii_leakage", pii_leakage, scanned, pii_values)
         if "error" in pii:
             pii["total"] = None
     seconds["pii_leakage"] = time.perf_counter() - t0

@@ -1,0 +1,846 @@
+"""Conditional flow matching on the encoded table (straight paths, a.k.a. rectified flow).
+
+The mathematics (Lipman et al. 2023, "Flow Matching for Generative Modeling"; Liu et al. 2023,
+"Flow Straight and Fast"):
+
+- a row of the encoded table is ``x1``; noise is ``x0 ~ N(0, I)``; the straight path between
+  them is ``x_t = (1 - t) x0 + t x1`` and its velocity is the constant ``x1 - x0``;
+- a network ``v(x_t, t, y)`` regresses that velocity (mean squared error) for random ``t`` and
+  random pairs; the learned field transports N(0, I) at ``t = 0`` to the data at ``t = 1``;
+- sampling integrates ``dx/dt = v(x, t, y)`` from noise with a fixed-step solver (Euler,
+  midpoint or Heun), then the transformer decodes (discrete spans by argmax);
+- the label ``y`` enters through a class embedding. During training the label is replaced with
+  an extra "null" class with probability ``p_uncond``, so one network learns both the
+  conditional and the unconditional field and classifier-free guidance
+  ``v = v_uncond + w (v_cond - v_uncond)`` is available (``w = 1`` is plain conditional);
+- the log-density of a row follows from the instantaneous change of variables:
+  ``log p1(x1) = log N(x0; 0, I) - integral_0^1 div v(x_t, t) dt``, computed by integrating the
+  ODE backwards from the row to noise together with the divergence (exact, one backward pass per
+  dimension, or Hutchinson's estimator ``E[eps^T J eps]`` with Rademacher ``eps``).
+
+Discrete spans are one-hot blocks; the flow treats every dimension as continuous. Inside the
+model one-hot values {0, 1} are mapped to {-1, +1} (same scale as the quantile-normal
+continuous dims) and, during training only, small Gaussian "dequantization" noise
+(``dequant_noise``, default 0.1 in that scale) is added to them: the target distribution then has
+a density instead of point masses on the simplex corners, which gives the network a smooth
+target near ``t = 1`` and makes :meth:`FlowMatching.log_prob` finite and meaningful. Argmax decoding
+is unaffected because the noise is far smaller than the gap between the two values.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from synthpipe.errors import ModelError
+from synthpipe.models._nn import ClassEmbedding, timestep_embedding
+from synthpipe.models.base import Synthesizer
+
+logger = logging.getLogger(__name__)
+
+#: Fixed-step ODE solvers: name -> velocity evaluations per step.
+ODE_METHODS: dict[str, int] = {"euler": 1, "midpoint": 2, "heun": 2}
+TIME_SAMPLINGS = ("uniform", "logit_normal")
+DIVERGENCES = ("auto", "exact", "hutchinson")
+#: Optimizer steps the default epoch budget aims at, whatever the table size.
+_DEFAULT_STEPS = 5000
+
+#: ``(x, t) -> v``: a velocity field over a batch ``x`` of shape (n, d) at the scalar time ``t``.
+VelocityFn = Callable[[torch.Tensor, float], torch.Tensor]
+
+
+# --------------------------------------------------------------------------------------------
+# Paths and time sampling
+# --------------------------------------------------------------------------------------------
+
+
+def interpolate(x0: torch.Tensor, x1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Point on the straight path from noise ``x0`` to data ``x1`` at per-row time ``t``.
+
+    Args:
+        x0: Noise, shape (n, d).
+        x1: Data, shape (n, d).
+        t: Times in [0, 1], shape (n,) (or a scalar tensor).
+
+    Returns:
+        ``(1 - t) x0 + t x1``, shape (n, d).
+    """
+    t = t.reshape(-1, *([1] * (x1.dim() - 1))) if t.dim() else t
+    return (1.0 - t) * x0 + t * x1
+
+
+def target_velocity(x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
+    """Velocity of the straight path, ``d x_t / dt = x1 - x0`` (constant in ``t``)."""
+    return x1 - x0
+
+
+def sample_times(
+    n: int,
+    *,
+    method: str = "uniform",
+    loc: float = 0.0,
+    scale: float = 1.0,
+    device: torch.device | str | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Training times in (0, 1).
+
+    Args:
+        n: How many.
+        method: ``"uniform"``, or ``"logit_normal"`` (``sigmoid(N(loc, scale))``, which spends
+            more of the budget on the middle of the path, where the velocity is hardest).
+        loc: Mean of the logit-normal's underlying normal.
+        scale: Standard deviation of the logit-normal's underlying normal.
+        device: Where to create them.
+        generator: Random generator (its device must be ``device``).
+
+    Returns:
+        Float tensor of shape (n,).
+
+    Raises:
+        ModelError: Unknown ``method``.
+    """
+    if method == "uniform":
+        return torch.rand(n, device=device, generator=generator)
+    if method == "logit_normal":
+        return torch.sigmoid(loc + scale * torch.randn(n, device=device, generator=generator))
+    raise ModelError(
+        f"unknown time_sampling {method!r}", hint=f"use one of {', '.join(TIME_SAMPLINGS)}"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The velocity network
+# --------------------------------------------------------------------------------------------
+
+
+class VelocityMLP(nn.Module):
+    """``v(x, t, y)``: an MLP with sinusoidal time and learned class embeddings.
+
+    The time and class embeddings are summed and added to every hidden layer's pre-activation
+    (cheap: one elementwise add per layer), so the conditioning cannot be washed out by depth.
+
+    Args:
+        dim: Width of the (encoded) rows.
+        n_classes: Number of target classes; index ``n_classes`` is the "null" (unconditional)
+            class. 0 when there is no target.
+        hidden: Widths of the hidden layers (all equal widths give a residual MLP).
+        time_dim: Width of the sinusoidal time features.
+        dropout: Dropout after every hidden activation.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        n_classes: int = 0,
+        hidden: tuple[int, ...] = (256, 256, 256),
+        time_dim: int = 64,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if dim < 1 or not hidden or min(hidden) < 1 or time_dim < 2 or time_dim % 2:
+            raise ModelError(
+                f"invalid velocity network shape: dim={dim}, hidden={list(hidden)}, "
+                f"time_dim={time_dim}",
+                hint="use positive hidden widths and an even time_dim >= 2",
+            )
+        self.dim = dim
+        self.n_classes = n_classes
+        self.null_class = n_classes
+        self.time_dim = time_dim
+        width = hidden[0]
+        self.time_mlp = nn.Sequential(
+            nn.Linear(time_dim, time_dim), nn.SiLU(), nn.Linear(time_dim, width)
+        )
+        self.class_emb = ClassEmbedding(n_classes, width)
+        self.inp = nn.Linear(dim, width)
+        self.layers = nn.ModuleList()
+        self.cond_proj = nn.ModuleList()
+        prev = width
+        for h in hidden[1:]:
+            self.layers.append(nn.Linear(prev, h))
+            # A projection only when the width changes; equal widths reuse the embedding as is.
+            self.cond_proj.append(nn.Identity() if h == width else nn.Linear(width, h))
+            prev = h
+        self.act = nn.SiLU()
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.out = nn.Linear(prev, dim)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """Velocity at rows ``x`` (n, d).
+
+        Args:
+            x: Rows (n, d).
+            t: Times (n,), or one scalar time for all rows (the solvers' case: the time
+                embedding is then computed once and broadcast).
+            y: Class indices (n,); ``n_classes`` or None means unconditional.
+        """
+        t = t.reshape(1) if t.dim() == 0 else t
+        # Times in [0, 1] are scaled so the fastest sinusoid resolves steps of about 1e-3.
+        e = self.time_mlp(timestep_embedding(1000.0 * t, self.time_dim).to(x.dtype))
+        e = e + self.class_emb(y, x.shape[0], x.device).to(x.dtype)
+        h = self.dropout(self.act(self.inp(x) + e))
+        for layer, proj in zip(self.layers, self.cond_proj, strict=True):
+            z = self.dropout(self.act(layer(h) + proj(e)))
+            # Residual where shapes allow: deeper nets train as easily as shallow ones.
+            h = h + z if z.shape == h.shape else z
+        return self.out(h)
+
+
+# --------------------------------------------------------------------------------------------
+# Training objective
+# --------------------------------------------------------------------------------------------
+
+
+def flow_matching_loss(
+    model: nn.Module,
+    x1: torch.Tensor,
+    y: torch.Tensor | None,
+    *,
+    null_class: int,
+    p_uncond: float = 0.0,
+    time_sampling: str = "uniform",
+    logit_loc: float = 0.0,
+    logit_scale: float = 1.0,
+    dequant_std: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Conditional flow matching loss on one batch (mean squared velocity error).
+
+    Args:
+        model: ``model(x_t, t, y) -> v``.
+        x1: Data rows (n, d).
+        y: Class indices (n,) or None (unconditional: every row gets ``null_class``).
+        null_class: Index of the unconditional class.
+        p_uncond: Probability of replacing a row's label with ``null_class`` (label dropout for
+            classifier-free guidance).
+        time_sampling: ``"uniform"`` or ``"logit_normal"``.
+        logit_loc: Logit-normal location.
+        logit_scale: Logit-normal scale.
+        dequant_std: Per-dimension standard deviation (d,) of Gaussian noise added to ``x1``
+            (dequantization of one-hot dims), or None.
+        generator: Random generator for noise, times and label dropout (global RNG if None).
+
+    Returns:
+        Scalar loss.
+    """
+    n = x1.shape[0]
+    dev = x1.device
+    x0 = torch.randn(x1.shape, device=dev, dtype=x1.dtype, generator=generator)
+    t = sample_times(
+        n, method=time_sampling, loc=logit_loc, scale=logit_scale, device=dev, generator=generator
+    ).to(x1.dtype)
+    if dequant_std is not None:
+        x1 = x1 + dequant_std * torch.randn(x1.shape, device=dev, dtype=x1.dtype,
+                                            generator=generator)
+    if y is None:
+        y = torch.full((n,), null_class, dtype=torch.long, device=dev)
+    elif p_uncond > 0:
+        drop = torch.rand(n, device=dev, generator=generator) < p_uncond
+        y = torch.where(drop, torch.full_like(y, null_class), y)
+    v = model(interpolate(x0, x1, t), t, y)
+    return torch.mean((v - target_velocity(x0, x1)) ** 2)
+
+
+# --------------------------------------------------------------------------------------------
+# Velocity fields, solvers, log-density
+# --------------------------------------------------------------------------------------------
+
+
+def guided_velocity(
+    model: nn.Module,
+    y: torch.Tensor | None,
+    *,
+    null_class: int,
+    guidance_scale: float = 1.0,
+) -> VelocityFn:
+    """The (possibly guided) velocity field of ``model`` for fixed labels, as ``(x, t) -> v``.
+
+    ``guidance_scale`` 1 is the plain conditional field (one network call per evaluation);
+    otherwise ``v_uncond + w (v_cond - v_uncond)`` from one batched call over both labels.
+    Without labels (``y`` None) the field is the unconditional one and guidance does not apply.
+
+    Args:
+        model: ``model(x, t, y) -> v``.
+        y: Class indices (n,), or None for the unconditional field.
+        null_class: Index of the unconditional class.
+        guidance_scale: Classifier-free guidance weight ``w``.
+
+    Returns:
+        A :data:`VelocityFn`.
+    """
+
+    def field(x: torch.Tensor, t: float) -> torch.Tensor:
+        n = x.shape[0]
+        # One scalar time for the whole batch: the model embeds it once.
+        tt = torch.tensor(t, device=x.device, dtype=x.dtype)
+        if y is None:
+            return model(x, tt, torch.full((n,), null_class, dtype=torch.long, device=x.device))
+        if guidance_scale == 1.0:
+            return model(x, tt, y)
+        null = torch.full_like(y, null_class)
+        v = model(torch.cat([x, x]), tt, torch.cat([y, null]))
+        v_cond, v_uncond = v[:n], v[n:]
+        return v_uncond + guidance_scale * (v_cond - v_uncond)
+
+    return field
+
+
+def _check_solver(method: str, steps: int) -> None:
+    if method not in ODE_METHODS:
+        raise ModelError(
+            f"unknown ODE solver {method!r}", hint=f"use one of {', '.join(ODE_METHODS)}"
+        )
+    if steps < 1:
+        raise ModelError(f"ODE step count must be >= 1, got {steps}", hint="use e.g. 25-100 steps")
+
+
+@torch.no_grad()
+def integrate(
+    velocity: VelocityFn,
+    x: torch.Tensor,
+    *,
+    t_start: float = 0.0,
+    t_end: float = 1.0,
+    steps: int = 50,
+    method: str = "heun",
+) -> torch.Tensor:
+    """Solve ``dx/dt = velocity(x, t)`` from ``t_start`` to ``t_end`` with fixed steps.
+
+    Args:
+        velocity: The field.
+        x: State at ``t_start``, shape (n, d).
+        t_start: Start time (0 = noise).
+        t_end: End time (1 = data); smaller than ``t_start`` integrates backwards.
+        steps: Number of steps.
+        method: ``"euler"`` (1st order), ``"midpoint"`` or ``"heun"`` (2nd order, 2 evaluations
+            per step).
+
+    Returns:
+        State at ``t_end``.
+
+    Raises:
+        ModelError: Unknown method or steps < 1.
+    """
+    _check_solver(method, steps)
+    h = (t_end - t_start) / steps
+    for i in range(steps):
+        t = t_start + i * h
+        k1 = velocity(x, t)
+        if method == "euler":
+            x = x + h * k1
+        elif method == "midpoint":
+            x = x + h * velocity(x + 0.5 * h * k1, t + 0.5 * h)
+        else:
+            k2 = velocity(x + h * k1, t + h)
+            x = x + 0.5 * h * (k1 + k2)
+    return x
+
+
+def divergence_exact(
+    velocity: VelocityFn, x: torch.Tensor, t: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Velocity and its exact divergence (trace of the Jacobian), per row.
+
+    One backward pass per dimension (a loop over columns, not rows), so use it for small ``d``.
+    Rows must not interact inside the network (true for an MLP without batch statistics).
+
+    Returns:
+        ``(v, div)`` with shapes (n, d) and (n,), detached.
+    """
+    with torch.enable_grad():
+        xg = x.detach().requires_grad_(True)
+        v = velocity(xg, t)
+        div = torch.zeros(x.shape[0], device=x.device, dtype=x.dtype)
+        for i in range(x.shape[1]):
+            (g,) = torch.autograd.grad(v[:, i].sum(), xg, retain_graph=i < x.shape[1] - 1,
+                                       allow_unused=True)
+            if g is not None:
+                div = div + g[:, i]
+    return v.detach(), div.detach()
+
+
+def divergence_hutchinson(
+    velocity: VelocityFn, x: torch.Tensor, t: float, probes: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Velocity and Hutchinson's unbiased divergence estimate ``mean_k eps_k^T J eps_k``.
+
+    Args:
+        velocity: The field.
+        x: Rows (n, d).
+        t: Time.
+        probes: Rademacher (or Gaussian) probes of shape (k, n, d); one vector-Jacobian product
+            per probe.
+
+    Returns:
+        ``(v, div)`` with shapes (n, d) and (n,), detached.
+    """
+    with torch.enable_grad():
+        xg = x.detach().requires_grad_(True)
+        v = velocity(xg, t)
+        div = torch.zeros(x.shape[0], device=x.device, dtype=x.dtype)
+        k = probes.shape[0]
+        for j in range(k):
+            (g,) = torch.autograd.grad(v, xg, grad_outputs=probes[j], retain_graph=j < k - 1,
+                                       allow_unused=True)
+            if g is not None:
+                div = div + (g * probes[j]).sum(dim=1)
+    return v.detach(), (div / k).detach()
+
+
+def rademacher(shape: tuple[int, ...], *, device: torch.device | str | None = None,
+               dtype: torch.dtype = torch.float32,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+    """Random +-1 entries (the lowest-variance probe distribution for Hutchinson's estimator)."""
+    bits = torch.randint(0, 2, shape, device=device, generator=generator)
+    return (2 * bits - 1).to(dtype)
+
+
+def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
+    """Row-wise ``log N(z; 0, I)``, shape (n,)."""
+    return -0.5 * (z.shape[1] * math.log(2 * math.pi) + (z * z).sum(dim=1))
+
+
+def flow_log_prob(
+    velocity: VelocityFn,
+    x1: torch.Tensor,
+    *,
+    steps: int = 50,
+    method: str = "heun",
+    divergence: str = "auto",
+    n_probes: int = 1,
+    exact_max_dim: int = 16,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Per-row log-density of ``x1`` under the flow that carries N(0, I) at t=0 to t=1.
+
+    Integrates the state and ``d l / dt = div v`` backwards from ``t = 1`` to ``t = 0``; then
+    ``log p1(x1) = log N(x0; 0, I) + l(0)`` since ``l(0) = -integral_0^1 div v dt``.
+
+    Args:
+        velocity: The field (conditioned on fixed labels already, see :func:`guided_velocity`).
+        x1: Rows (n, d).
+        steps: ODE steps.
+        method: ``"euler"``, ``"midpoint"`` or ``"heun"``.
+        divergence: ``"exact"``, ``"hutchinson"``, or ``"auto"`` (exact when
+            ``d <= exact_max_dim``).
+        n_probes: Hutchinson probes per row (fixed along the trajectory, as in FFJORD).
+        exact_max_dim: Threshold for ``"auto"``.
+        generator: Random generator for the probes.
+
+    Returns:
+        Log-densities, shape (n,).
+
+    Raises:
+        ModelError: Unknown method / divergence, or steps < 1.
+    """
+    _check_solver(method, steps)
+    if divergence not in DIVERGENCES:
+        raise ModelError(
+            f"unknown divergence {divergence!r}", hint=f"use one of {', '.join(DIVERGENCES)}"
+        )
+    n, d = x1.shape
+    use_exact = divergence == "exact" or (divergence == "auto" and d <= exact_max_dim)
+    if use_exact:
+        def aug(x: torch.Tensor, t: float) -> tuple[torch.Tensor, torch.Tensor]:
+            return divergence_exact(velocity, x, t)
+    else:
+        if n_probes < 1:
+            raise ModelError(f"n_probes must be >= 1, got {n_probes}", hint="use 1 or more")
+        probes = rademacher((n_probes, n, d), device=x1.device, dtype=x1.dtype,
+                            generator=generator)
+
+        def aug(x: torch.Tensor, t: float) -> tuple[torch.Tensor, torch.Tensor]:
+            return divergence_hutchinson(velocity, x, t, probes)
+
+    h = -1.0 / steps
+    x = x1.detach()
+    logdet = torch.zeros(n, device=x1.device, dtype=x1.dtype)
+    for i in range(steps):
+        t = 1.0 + i * h
+        v1, d1 = aug(x, t)
+        if method == "euler":
+            x, logdet = x + h * v1, logdet + h * d1
+        elif method == "midpoint":
+            v2, d2 = aug(x + 0.5 * h * v1, t + 0.5 * h)
+            x, logdet = x + h * v2, logdet + h * d2
+        else:
+            v2, d2 = aug(x + h * v1, t + h)
+            x, logdet = x + 0.5 * h * (v1 + v2), logdet + 0.5 * h * (d1 + d2)
+    return standard_normal_log_prob(x) + logdet
+
+
+# --------------------------------------------------------------------------------------------
+# The synthesizer
+# --------------------------------------------------------------------------------------------
+
+
+class FlowMatching(Synthesizer):
+    """Conditional flow matching (rectified flow) on the encoded table.
+
+    A velocity MLP with time and class embeddings learns straight paths from N(0, I) to the
+    encoded rows; sampling solves the ODE with a fixed-step solver; discrete spans are decoded
+    by argmax. Labels are dropped to a "null" class with probability ``p_uncond`` during
+    training, which enables classifier-free guidance and :meth:`log_prob` without the label.
+
+    Defaults (measured on adult, 16k training rows, 107 encoded dims, one CPU core under load):
+    about 5,000 AdamW steps at a peak learning rate of 1e-2 (the largest that stayed better;
+    2e-2 was worse, 2e-3 clearly undertrained the categorical spans) with a 3 x 256 residual
+    MLP fit in about a minute; 16 Heun steps sample as well as 32 (column shapes 0.977, pair
+    trends 0.935) at about 4,400 rows/s, and 8 steps lose little.
+
+    Args:
+        epochs: Training epochs (None: :meth:`default_epochs`).
+        batch_size: Rows per optimizer step (None: :meth:`default_batch_size`).
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        seed: Seed of training and (by default) sampling.
+        hidden: Hidden layer widths of the velocity MLP (equal widths are residual).
+        time_dim: Width of the sinusoidal time features.
+        dropout: Dropout in the velocity MLP.
+        lr: Peak AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        ema_decay: Weight EMA decay (None: off); the EMA weights are the ones used to sample.
+        grad_clip: Gradient norm clip (None: off).
+        lr_schedule: ``"cosine"``, ``"linear"`` or ``"constant"``.
+        warmup_steps: Linear learning-rate warmup steps.
+        val_fraction: Share of rows for early stopping (0: none).
+        patience: Epochs without validation improvement before stopping (None: never).
+        amp: bf16 autocast on CUDA.
+        checkpoint_path: Optional per-epoch training checkpoint file.
+        p_uncond: Label dropout probability (0 disables guidance and label-free ``log_prob``).
+        guidance_scale: Classifier-free guidance weight ``w`` at sampling (1: plain conditional;
+            above 1 sharpens the class, below 1 blends toward the unconditional model).
+        time_sampling: ``"uniform"`` or ``"logit_normal"`` training times.
+        logit_loc: Location of the logit-normal time distribution.
+        logit_scale: Scale of the logit-normal time distribution.
+        dequant_noise: Std of Gaussian noise added to the one-hot dims (scale {-1, +1}) during
+            training (0: none). See the module docstring.
+        ode_method: ``"euler"``, ``"midpoint"`` or ``"heun"`` for sampling.
+        ode_steps: Solver steps for sampling (Heun and midpoint use two network calls each).
+        log_prob_method: Solver of :meth:`log_prob`.
+        log_prob_steps: Solver steps of :meth:`log_prob`.
+        divergence: ``"auto"``, ``"exact"`` or ``"hutchinson"`` in :meth:`log_prob`.
+        n_probes: Hutchinson probes per row in :meth:`log_prob`.
+        exact_divergence_max_dim: ``"auto"`` uses the exact divergence up to this width.
+        numerical: TableTransformer numerical encoding, ``"quantile"`` or ``"mode"``.
+        max_categories: TableTransformer category limit per column.
+        rare_min_count: TableTransformer rare-category threshold.
+    """
+
+    name: ClassVar[str] = "flow"
+    description: ClassVar[str] = (
+        "Conditional flow matching (rectified flow): velocity MLP + ODE sampler, "
+        "classifier-free guidance, per-row log_prob"
+    )
+    supports_conditions: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        *,
+        epochs: int | None = None,
+        batch_size: int | None = None,
+        device: str = "auto",
+        seed: int = 0,
+        hidden: tuple[int, ...] = (256, 256, 256),
+        time_dim: int = 64,
+        dropout: float = 0.0,
+        lr: float = 1e-2,
+        weight_decay: float = 1e-5,
+        ema_decay: float | None = 0.999,
+        grad_clip: float | None = 1.0,
+        lr_schedule: str = "cosine",
+        warmup_steps: int = 200,
+        val_fraction: float = 0.1,
+        patience: int | None = 20,
+        amp: bool = True,
+        checkpoint_path: str | None = None,
+        p_uncond: float = 0.1,
+        guidance_scale: float = 1.0,
+        time_sampling: str = "uniform",
+        logit_loc: float = 0.0,
+        logit_scale: float = 1.0,
+        dequant_noise: float = 0.1,
+        ode_method: str = "heun",
+        ode_steps: int = 16,
+        log_prob_method: str = "heun",
+        log_prob_steps: int = 16,
+        divergence: str = "auto",
+        n_probes: int = 1,
+        exact_divergence_max_dim: int = 16,
+        numerical: str = "quantile",
+        max_categories: int = 1000,
+        rare_min_count: int = 5,
+    ) -> None:
+        super().__init__(epochs=epochs, batch_size=batch_size, device=device, seed=seed)
+        self.hidden = hidden
+        self.time_dim = time_dim
+        self.dropout = dropout
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.ema_decay = ema_decay
+        self.grad_clip = grad_clip
+        self.lr_schedule = lr_schedule
+        self.warmup_steps = warmup_steps
+        self.val_fraction = val_fraction
+        self.patience = patience
+        self.amp = amp
+        self.checkpoint_path = checkpoint_path
+        self.p_uncond = p_uncond
+        self.guidance_scale = guidance_scale
+        self.time_sampling = time_sampling
+        self.logit_loc = logit_loc
+        self.logit_scale = logit_scale
+        self.dequant_noise = dequant_noise
+        self.ode_method = ode_method
+        self.ode_steps = ode_steps
+        self.log_prob_method = log_prob_method
+        self.log_prob_steps = log_prob_steps
+        self.divergence = divergence
+        self.n_probes = n_probes
+        self.exact_divergence_max_dim = exact_divergence_max_dim
+        self.numerical = numerical
+        self.max_categories = max_categories
+        self.rare_min_count = rare_min_count
+
+    # ------------------------------------------------------------------ budget
+
+    @classmethod
+    def default_batch_size(cls, n_rows: int) -> int:
+        """Rows per step: a power of two near ``2 * sqrt(n_rows)``, within [128, 4096].
+
+        Flow matching gains more from optimizer steps than from rows per step (measured on
+        adult: 256-row batches beat 1,024-row ones at the same number of epochs), so the batch
+        grows only with the square root of the table: 256 rows for 16k rows, 2,048 for 1M.
+        """
+        target = 2.0 * math.sqrt(max(1, int(n_rows)))
+        return int(min(4096, max(128, 2 ** round(math.log2(target)))))
+
+    @classmethod
+    def default_epochs(cls, n_rows: int) -> int:
+        """Epochs for about 5,000 optimizer steps, within [10, 2000].
+
+        That is about 80 epochs of 256-row batches for a 16k-row table (20-40 s on 2 CPU
+        cores) and the 10-epoch floor (about 4,900 steps of 2,048 rows) for 1M rows.
+        """
+        n_rows = max(1, int(n_rows))
+        steps_per_epoch = max(1, math.ceil(n_rows / cls.default_batch_size(n_rows)))
+        return int(min(2000, max(10, math.ceil(_DEFAULT_STEPS / steps_per_epoch))))
+
+    # ------------------------------------------------------------------ hooks
+
+    def _check_params(self) -> None:
+        """Reject settings that would fail deep inside training or sampling."""
+        choices = {
+            "ode_method": ODE_METHODS, "log_prob_method": ODE_METHODS,
+            "time_sampling": TIME_SAMPLINGS, "divergence": DIVERGENCES,
+        }
+        checks = [
+            *((getattr(self, k) in v, k, f"one of {list(v)}") for k, v in choices.items()),
+            (int(self.ode_steps) >= 1, "ode_steps", "an integer >= 1"),
+            (int(self.log_prob_steps) >= 1, "log_prob_steps", "an integer >= 1"),
+            (int(self.n_probes) >= 1, "n_probes", "an integer >= 1"),
+            (0.0 <= float(self.p_uncond) < 1.0, "p_uncond", "a number in [0, 1)"),
+            (float(self.guidance_scale) >= 0.0, "guidance_scale", "a number >= 0"),
+            (float(self.dequant_noise) >= 0.0, "dequant_noise", "a number >= 0"),
+            (float(self.logit_scale) > 0.0, "logit_scale", "a number > 0"),
+            (0.0 <= float(self.dropout) < 1.0, "dropout", "a number in [0, 1)"),
+        ]
+        for ok, name, expected in checks:
+            if not ok:
+                raise ModelError(
+                    f"flow parameter {name}={getattr(self, name)!r} is invalid",
+                    hint=f"use {expected}",
+                )
+
+    def _build(self, n_features: int) -> None:
+        self._check_params()
+        self.net_ = VelocityMLP(
+            n_features,
+            self.n_classes_,
+            hidden=tuple(int(h) for h in self.hidden),
+            time_dim=int(self.time_dim),
+            dropout=float(self.dropout),
+        ).to(self.device_)
+        # The encoded one-hots {0, 1} become {-1, +1} inside the flow (same scale as the
+        # quantile-normal dims); continuous dims pass through.
+        n_cont = int(self.transformer_.n_continuous_)
+        scale = torch.ones(n_features)
+        scale[n_cont:] = 2.0
+        shift = torch.zeros(n_features)
+        shift[n_cont:] = -1.0
+        self.scale_ = scale.to(self.device_)
+        self.shift_ = shift.to(self.device_)
+        # log |det| of the encoded -> internal map, to report densities of the encoding itself.
+        self.log_det_scale_ = float((n_features - n_cont) * math.log(2.0))
+
+    def _modules(self) -> dict[str, nn.Module]:
+        return {"velocity": self.net_}
+
+    def _to_internal(self, x: torch.Tensor) -> torch.Tensor:
+        return x.to(self.device_, torch.float32) * self.scale_ + self.shift_
+
+    def _from_internal(self, z: torch.Tensor) -> torch.Tensor:
+        return (z - self.shift_) / self.scale_
+
+    def _fit(self, x: torch.Tensor, cond: torch.Tensor | None) -> None:
+        logger.debug("flow: %d rows x %d dims, %d classes, %d epochs of %d rows on %s",
+                     x.shape[0], x.shape[1], self.n_classes_, self.epochs_, self.batch_size_,
+                     self.device_)
+        z = self._to_internal(x)
+        n_cont = int(self.transformer_.n_continuous_)
+        dequant = None
+        if self.dequant_noise > 0 and z.shape[1] > n_cont:
+            dequant = torch.zeros(z.shape[1], device=self.device_)
+            dequant[n_cont:] = float(self.dequant_noise)
+        null_class = self.n_classes_
+        p_uncond = float(self.p_uncond) if self.n_classes_ else 0.0
+        val_seed = int(self.seed) + 7919
+
+        def loss_fn(model: nn.Module, xb: torch.Tensor, cb: torch.Tensor | None) -> torch.Tensor:
+            gen = None
+            if not model.training:
+                # Validation: the same noise, times and label drops every epoch (common random
+                # numbers), so epochs are compared on the weights, not on the draw.
+                gen = torch.Generator(device=xb.device).manual_seed(val_seed)
+            return flow_matching_loss(
+                model, xb, cb,
+                null_class=null_class,
+                p_uncond=p_uncond,
+                time_sampling=self.time_sampling,
+                logit_loc=float(self.logit_loc),
+                logit_scale=float(self.logit_scale),
+                dequant_std=dequant,
+                generator=gen,
+            )
+
+        self._train(
+            self.net_, loss_fn, z, cond,
+            lr=float(self.lr),
+            weight_decay=float(self.weight_decay),
+            ema_decay=self.ema_decay,
+            grad_clip=self.grad_clip,
+            lr_schedule=self.lr_schedule,
+            warmup_steps=int(self.warmup_steps),
+            val_fraction=float(self.val_fraction),
+            patience=self.patience,
+            amp=bool(self.amp),
+            checkpoint_path=Path(self.checkpoint_path) if self.checkpoint_path else None,
+        )
+
+    def _sample(self, n: int, cond: torch.Tensor | None,
+                generator: torch.Generator) -> torch.Tensor:
+        if float(self.guidance_scale) != 1.0 and self.n_classes_ and not self.p_uncond:
+            raise ModelError(
+                f"guidance_scale={self.guidance_scale} needs a model trained with p_uncond > 0",
+                hint="refit with p_uncond=0.1, or sample with guidance_scale=1",
+            )
+        x0 = torch.randn((n, self.n_features_), generator=generator, device=generator.device)
+        field = guided_velocity(
+            self.net_,
+            cond.to(self.device_) if cond is not None else None,
+            null_class=self.n_classes_,
+            guidance_scale=float(self.guidance_scale),
+        )
+        z = integrate(field, x0.to(self.device_), steps=int(self.ode_steps),
+                      method=self.ode_method)
+        return self._from_internal(z)
+
+    # ------------------------------------------------------------------ density
+
+    def log_prob(self, data: pd.DataFrame, *, seed: int | None = None,
+                 batch_size: int = 4096) -> np.ndarray:
+        """Per-row log-density of the rows' encoding under the fitted flow.
+
+        The density is that of the encoded row (quantile-normal continuous dims and one-hot
+        discrete dims, the latter treated as continuous), obtained by integrating the ODE from
+        the row back to noise with the divergence of the velocity field. It is **not** a
+        calibrated probability of the table row (a one-hot has no density of its own), but it
+        is comparable between rows of the same model: use it for anomaly scores (low = unusual)
+        and for density-ratio membership-inference attacks.
+
+        With a target: when ``data`` has the target column the result is
+        ``log p(x | y) + log prior(y)`` (the joint density of features and label); without it,
+        the label-free model's ``log p(x)`` (needs ``p_uncond > 0``).
+
+        Args:
+            data: Rows with the fitted feature columns (extra columns are ignored).
+            seed: Seed of the Hutchinson probes (default: the model's seed); same seed, same
+                values on CPU.
+            batch_size: Rows per ODE solve.
+
+        Returns:
+            Float64 array of shape (len(data),).
+
+        Raises:
+            ModelError: Not fitted, missing columns, unknown labels, or a label-free density
+                asked of a model trained without label dropout.
+        """
+        self._check_fitted()
+        if not isinstance(data, pd.DataFrame):
+            raise ModelError(f"log_prob expects a pandas DataFrame, got {type(data).__name__}")
+        features = [c for c in self.columns_ if c != self.target_]
+        missing = [c for c in features if c not in data.columns]
+        if missing:
+            raise ModelError(f"log_prob: columns {missing} are missing",
+                             hint="pass rows with the columns the model was fitted on")
+        if len(data) == 0:
+            return np.zeros(0, dtype=np.float64)
+        if batch_size < 1:
+            raise ModelError(f"batch_size must be >= 1, got {batch_size}")
+        x = self.transformer_.transform(data[features].reset_index(drop=True))
+        labels, log_prior = self._density_labels(data)
+        seed = self.seed if seed is None else int(seed)
+        generator = torch.Generator(device=self.device_).manual_seed(seed)
+        self.net_.eval()
+        out = []
+        for start in range(0, x.shape[0], batch_size):
+            z = self._to_internal(x[start: start + batch_size])
+            y = labels[start: start + batch_size].to(self.device_) if labels is not None else None
+            field = guided_velocity(self.net_, y, null_class=self.n_classes_)
+            lp = flow_log_prob(
+                field, z,
+                steps=int(self.log_prob_steps),
+                method=self.log_prob_method,
+                divergence=self.divergence,
+                n_probes=int(self.n_probes),
+                exact_max_dim=int(self.exact_divergence_max_dim),
+                generator=generator,
+            )
+            out.append(lp.detach().to("cpu", torch.float64))
+        result = (torch.cat(out) + self.log_det_scale_).numpy()
+        return result + log_prior if log_prior is not None else result
+
+    def _density_labels(self, data: pd.DataFrame) -> tuple[torch.Tensor | None, np.ndarray | None]:
+        """Class indices and log-priors of the rows' labels, or (None, None) for p(x)."""
+        if self.target_ is None:
+            return None, None
+        if self.target_ not in data.columns:
+            if not self.p_uncond:
+                raise ModelError(
+                    f"log_prob without the target {self.target_!r} needs p_uncond > 0",
+                    hint=f"include the {self.target_!r} column, or refit with p_uncond=0.1",
+                )
+            return None, None
+        values = data[self.target_].astype(object)
+        codes = pd.Index(self.classes_, dtype=object).get_indexer(values)
+        if (codes < 0).any():
+            # Values from a CSV may arrive as strings: match by text as sample() does.
+            text = pd.Index([str(c) for c in self.classes_], dtype=object)
+            retry = text.get_indexer(values.astype(str))
+            codes = np.where(codes < 0, retry, codes)
+        if (codes < 0).any():
+            bad = values[codes < 0].iloc[0]
+            raise ModelError(
+                f"log_prob: {self.target_}={bad!r} is not a class seen in training",
+                hint=f"use one of {self.classes_}",
+            )
+        log_prior = np.log(np.asarray(self.class_prior_, dtype=np.float64))[codes]
+        return torch.as_tensor(codes, dtype=torch.long), log_prior

@@ -29,6 +29,9 @@ from synthpipe.errors import ConfigError, InputError
 # A column with more distinct values than this (and mostly unique) is an identifier, not a
 # category: one-hot encoding it would blow up memory and memorise rows.
 MAX_CATEGORIES = 1_000
+# What a synthesizer emits for a label too rare to copy out (shared by encoders and the
+# derived Great Expectations suite).
+RARE_PLACEHOLDER = "__rare__"
 # Numbers with at most this many distinct values are treated as categories (codes, ratings).
 NUMERIC_AS_CATEGORY_MAX = 10
 _ID_NAME = re.compile(r"(^id$|_id$|^id_|_key$|_number$|_no$|^uuid|guid|number$)", re.IGNORECASE)

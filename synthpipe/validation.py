@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from synthpipe.errors import ConfigError, ContractError, InputError
-from synthpipe.metadata import ColumnKind, TableMetadata
+from synthpipe.metadata import RARE_PLACEHOLDER, ColumnKind, TableMetadata
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -532,9 +532,12 @@ def _value_rules(col: str, s: pd.Series, meta: Any) -> list:
                            column=col, min_value=lo, max_value=hi))
     elif kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN):
         values = _value_set(non_null)
-        out.append(_expect("ExpectColumnValuesToBeInSet",
-                           f"the {len(values)} values seen in real",
-                           column=col, value_set=values))
+        why = f"the {len(values)} values seen in real"
+        if kind == ColumnKind.CATEGORICAL and all(isinstance(v, str) for v in values):
+            # Synthesizers emit this token for labels too rare to copy out (privacy).
+            values = sorted({*values, RARE_PLACEHOLDER})
+            why += f", plus {RARE_PLACEHOLDER!r} (merged rare labels)"
+        out.append(_expect("ExpectColumnValuesToBeInSet", why, column=col, value_set=values))
     elif kind == ColumnKind.ID:
         if non_null.is_unique:
             out.append(_expect("ExpectColumnValuesToBeUnique",

@@ -9,10 +9,11 @@ pickle.
 
 Privacy decision for categories: values seen fewer than ``rare_min_count`` times (and those beyond
 ``max_categories`` by frequency) are merged into one bucket. That bucket never decodes to a real
-value: for text-like columns it decodes to :data:`RARE_PLACEHOLDER` (``"__rare__"``), for numeric
-or other columns to the column's missing value (a column of ints then comes back as pandas
-``Int64``). Decoding it to "the most frequent rare value" would copy out exactly the values the
-protection is for.
+value: for text-like columns it decodes to :data:`RARE_PLACEHOLDER` (``"__rare__"``). A numeric
+code column (counts such as ``prior_claims``) has no bucket: a rare number is merged into the
+nearest frequent one (top- and bottom-coding, the usual disclosure-control practice), so the
+column keeps its dtype and no rare number is copied out. Decoding a bucket to "the most frequent
+rare value" would copy out exactly the values the protection is for.
 
 Precision: the encoded table is float32. Integers and timestamps decode exactly (they are
 rounded to their unit) as long as their range, counted in their own unit, stays below about
@@ -33,10 +34,10 @@ from scipy.special import ndtr, ndtri
 from threadpoolctl import threadpool_limits
 
 from synthpipe.errors import InputError, ModelError
+from synthpipe.metadata import RARE_PLACEHOLDER
 
 logger = logging.getLogger(__name__)
 
-RARE_PLACEHOLDER = "__rare__"
 # Keeps the normal quantile function finite at the ends of the fitted range.
 _EPS = 1e-7
 _MODE_FIT_MAX_ROWS = 20_000
@@ -560,10 +561,16 @@ class CategoricalEncoder(ColumnEncoder):
         keep = counts[counts >= max(self.rare_min_count, 1)].iloc[: self.max_categories]
         self.categories = [_native(v) for v in keep.index]
         self.n_rare = int(len(counts) - len(keep))
-        self.has_rare = self.n_rare > 0
+        self.text_like = _is_text_like(s)
+        # Numbers merge into their nearest frequent neighbour instead of a bucket (see above).
+        self.nearest = bool(
+            self.n_rare and not self.text_like and len(self.categories)
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                    for v in self.categories)
+        )
+        self.has_rare = self.n_rare > 0 and not self.nearest
         self.has_missing = bool(s.isna().any())
         self.missing_value = _missing_token(s)
-        self.text_like = _is_text_like(s)
         if not self.categories and not self.has_rare and not self.has_missing:
             raise InputError(f"column {self.column!r} is empty", hint="drop it before modelling")
         if self.n_rare:
@@ -599,7 +606,9 @@ class CategoricalEncoder(ColumnEncoder):
             s = s.astype(object)
         codes = pd.Index(self.categories, dtype=object).get_indexer(s.astype(object))
         unknown = (codes < 0) & ~missing
-        if unknown.any():
+        if unknown.any() and getattr(self, "nearest", False):
+            codes[unknown] = self._nearest_codes(s[unknown].to_numpy(dtype="float64"))
+        elif unknown.any():
             codes[unknown] = self.rare_code if self.has_rare else 0
         if missing.any():
             if self.has_missing:
@@ -608,6 +617,11 @@ class CategoricalEncoder(ColumnEncoder):
                 logger.warning("column %r: missing values unseen at fit time", self.column)
                 codes[missing] = 0
         return [codes.astype(np.int64)]
+
+    def _nearest_codes(self, values: np.ndarray) -> np.ndarray:
+        """Codes of the kept numbers nearest to ``values``."""
+        kept = np.asarray(self.categories, dtype="float64")
+        return np.abs(values[:, None] - kept[None, :]).argmin(axis=1)
 
     def decode(self, parts: list[np.ndarray]) -> pd.Series:
         """Codes -> labels in the input's dtype."""
@@ -650,6 +664,7 @@ class CategoricalEncoder(ColumnEncoder):
             "has_missing": self.has_missing,
             "missing_value": self.missing_value,
             "text_like": self.text_like,
+            "nearest": self.nearest,
             "dtype_categories": self.dtype_categories,
             "ordered": self.ordered,
         }
@@ -659,6 +674,7 @@ class CategoricalEncoder(ColumnEncoder):
                     "has_rare", "has_missing", "missing_value", "text_like",
                     "dtype_categories", "ordered"):
             setattr(self, key, state[key])
+        self.nearest = bool(state.get("nearest", False))
 
 
 class BooleanEncoder(CategoricalEncoder):

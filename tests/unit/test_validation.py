@@ -170,8 +170,9 @@ def test_derived_suite_has_the_expected_rules(train, derived):
         train["age"].min()
     assert by[("expect_column_values_to_be_between", "claim_amount")].kwargs["max_value"] == \
         train["claim_amount"].max()
+    # the encoders' rare-label token is allowed beside the real labels
     assert by[("expect_column_values_to_be_in_set", "gender")].kwargs["value_set"] == \
-        ["F", "M", "X"]
+        ["F", "M", "X", "__rare__"]
     assert by[("expect_column_values_to_be_in_set", "deductible")].kwargs["value_set"] == \
         [250, 500, 1000, 2000]
     assert ("expect_column_values_to_be_unique", "claim_id") in by

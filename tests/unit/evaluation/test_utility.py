@@ -10,7 +10,7 @@ import pytest
 
 from synthpipe.errors import InputError
 from synthpipe.evaluation import utility_report
-from synthpipe.evaluation.utility import best_threshold, _positive_class
+from synthpipe.evaluation.utility import _positive_class, best_threshold
 from synthpipe.metadata import ColumnKind, ColumnMeta, TableMetadata
 
 META = TableMetadata(

@@ -180,12 +180,17 @@ def test_max_categories_merges_the_long_tail():
     assert enc.n_codes == 11 and enc.n_rare == 30
 
 
-def test_numeric_codes_rare_bucket_decodes_to_missing():
-    s = pd.Series([1] * 30 + [2] * 30 + [9, 9], name="k")
+def test_numeric_codes_rare_values_merge_into_nearest_frequent_value():
+    """Top-coding: a rare count is merged into the nearest frequent one; the dtype stays int."""
+    s = pd.Series([1] * 30 + [2] * 30 + [5] * 10 + [9, 9, 3], name="k")
     enc = CategoricalEncoder("k", rare_min_count=5)
     out = _roundtrip(enc, s)
-    assert str(out.dtype) == "Int64"
-    assert out.isna().sum() == 2 and set(out.dropna()) == {1, 2}
+    assert str(out.dtype) == "int64"
+    assert out.isna().sum() == 0
+    assert set(out) == {1, 2, 5}  # 9 and 3 are never copied out
+    assert out.iloc[-3:].tolist() == [5, 5, 2]  # 9 -> 5, 3 -> 2 (nearest kept values)
+    again = ColumnEncoder.from_state(json.loads(json.dumps(enc.to_state())))
+    assert again.encode(pd.Series([9]))[0].tolist() == enc.encode(pd.Series([9]))[0].tolist()
 
 
 def test_unseen_labels_go_to_rare_bucket_or_most_frequent():

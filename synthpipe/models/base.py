@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from synthpipe.constraints import OrderConstraints
 from synthpipe.errors import ModelError
 from synthpipe.metadata import TableMetadata
 from synthpipe.training import (
@@ -148,7 +149,13 @@ class Synthesizer:
         self.device_ = resolve_device(self.device)
         generator = seed_everything(self.seed)
         self._generator = generator
-        self.transformer_ = TableTransformer(**self._transformer_options()).fit(features, metadata)
+        # Datetime order rules of the real data (report >= incident) are kept by construction:
+        # the later column is modelled as a non-negative gap from its anchor.
+        self.constraints_ = OrderConstraints().fit(features, metadata)
+        features = self.constraints_.transform(features)
+        self.transformer_ = TableTransformer(**self._transformer_options()).fit(
+            features, self.constraints_.transformed_metadata(metadata)
+        )
         x = self.transformer_.transform(features)
         self.n_features_ = int(x.shape[1])
         n_rows = len(features)
@@ -350,7 +357,18 @@ class Synthesizer:
                     progress("sample", b + 1, n_batches, {"rows": k})
         x = torch.cat(chunks) if chunks else torch.zeros(0, self.n_features_)
         frame = self.transformer_.inverse_transform(x)
+        frame = self.constraints_.inverse_transform(frame, self.dtypes_)
         return self._finish_frame(frame, labels)
+
+    def encode(self, data: pd.DataFrame) -> torch.Tensor:
+        """Encode rows of the fitted columns (target excluded) as the model sees them."""
+        self._check_fitted()
+        features = [c for c in self.columns_ if c != self.target_]
+        missing = [c for c in features if c not in data.columns]
+        if missing:
+            raise ModelError(f"the rows lack fitted columns {missing}")
+        frame = self.constraints_.transform(data[features].reset_index(drop=True))
+        return self.transformer_.transform(frame)
 
     def _finish_frame(self, frame: pd.DataFrame, labels: torch.Tensor | None) -> pd.DataFrame:
         """Put the target back (exact labels) and restore column order."""
@@ -392,6 +410,7 @@ class Synthesizer:
             "model": self.name,
             "params": self.get_params(),
             "transformer": self.transformer_.to_state(),
+            "constraints": self.constraints_.to_state(),
             "columns": self.columns_,
             "dtypes": self.dtypes_,
             "target": self.target_,
@@ -493,6 +512,7 @@ class Synthesizer:
     def _restore(self, config: dict[str, Any]) -> None:
         """Fitted attributes from a saved config, then ``_load_extra_state`` and ``_build``."""
         self.transformer_ = TableTransformer.from_state(config["transformer"])
+        self.constraints_ = OrderConstraints.from_state(config.get("constraints") or {})
         self.columns_ = list(config["columns"])
         self.dtypes_ = dict(config["dtypes"])
         self.target_ = config["target"]

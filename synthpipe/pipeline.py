@@ -310,7 +310,7 @@ def train_model(
     """
     import tempfile
 
-    from synthpipe.models import get_model
+    from synthpipe.models import create_model
 
     if cfg.cache:
         path = cfg.resolved_cache_dir() / key
@@ -319,11 +319,12 @@ def train_model(
             return str(path)
     else:
         path = Path(tempfile.mkdtemp(prefix="synthpipe-model-")) / key
-    cls = get_model(model_name)
+    # Hyperparameters in the config belong to the configured model; auto candidates use their
+    # own defaults (an unknown parameter name fails here, naming the valid ones).
     params = dict(cfg.model.params) if model_name == cfg.model.name else {}
-    if cfg.model.epochs is not None:
-        params["epochs"] = cfg.model.epochs
-    model = cls(device=cfg.device.value, seed=cfg.seed, **params)
+    model = create_model(
+        model_name, epochs=cfg.model.epochs, device=cfg.device.value, seed=cfg.seed, **params
+    )
     model.fit(train, metadata, target=cfg.target, progress=progress)
     model.save(path)
     return str(path)
@@ -864,10 +865,11 @@ def run_pipeline(
             hint="choose a new --out folder or remove the old one",
         )
     names = cfg.candidate_models()
-    from synthpipe.models import get_model
+    from synthpipe.models import create_model
 
     for name in names:
-        get_model(name)  # an unknown model name fails before any work is done
+        # An unknown model or parameter fails before any work is done (__init__ only stores).
+        create_model(name, **(dict(cfg.model.params) if name == cfg.model.name else {}))
 
     ing: Ingested = step("ingest", ingest, cfg)
     contract = step("validate_input", validate_input, ing.df, cfg)

@@ -2,7 +2,7 @@
 
 Heavy libraries (torch, sdv, great_expectations, prefect) are imported inside the commands so
 that ``synthpipe --help`` answers at once. Errors synthpipe raises on purpose are printed as one
-readable line with exit code 2 (3 for a quarantined run); ``--debug`` shows the traceback.
+readable line with exit code 2 (a quarantined run exits with 3); ``--debug`` shows the traceback.
 """
 
 from __future__ import annotations

@@ -2,13 +2,19 @@
 
 A generative model learns ``incident_date`` and ``report_date`` as two distributions and will
 happily emit a report before its incident. Where the real table shows that one datetime column
-never precedes another (``report_date >= incident_date`` in every row), the later column is
-re-expressed as a non-negative gap from its anchor before modelling, and rebuilt as
-``anchor + gap`` after sampling; the gap is clipped at zero, so the rule holds by construction.
+never precedes another (``report_date >= incident_date`` in every row), the rule is kept by
+construction, in one of two ways:
 
-The anchors form a forest ordered by median date: each column's anchor is the closest earlier
-column that is always earlier (smallest median gap), so chains such as
-``policy_start_date <= incident_date <= report_date`` are kept along their whole length.
+- ``gap``: when the gap is tighter than the column itself (a report follows its incident by
+  days, while incidents spread over years), the column is modelled as the non-negative gap from
+  its anchor and rebuilt as ``anchor + max(gap, 0)``;
+- ``clip``: when the gap is wider than the column (incidents in 2022-2025, policies started
+  any time since 2007), modelling the gap would lose the column's own range, so the column is
+  modelled as it is and raised to its anchor where a sampled row breaks the rule.
+
+The anchors form a forest ordered by median date: each column's anchor is the earlier column,
+always earlier, with the tightest gap, so chains such as
+``policy_start_date <= incident_date <= report_date`` hold along their whole length.
 """
 
 from __future__ import annotations
@@ -31,10 +37,11 @@ _NS_PER_DAY = 86_400 * 10**9
 
 @dataclass(frozen=True)
 class OrderRule:
-    """``column >= anchor`` in every real row; ``column`` is modelled as a gap in days."""
+    """``column >= anchor`` in every real row, kept as a ``gap`` or by ``clip`` (see above)."""
 
     column: str
     anchor: str
+    mode: str = "gap"
 
     @property
     def gap_column(self) -> str:
@@ -60,31 +67,32 @@ class OrderConstraints:
         order = sorted((c for c in cols if np.isfinite(medians[c])), key=lambda c: medians[c])
         rules = []
         for i, col in enumerate(order):
-            best, best_gap = None, np.inf
+            best, best_spread = None, np.inf
             b = ns[col]
             for anchor in order[:i]:
                 a = ns[anchor]
-                # The anchor must be present wherever the column is, or the gap loses values.
+                # The anchor must be present wherever the column is, or the rule loses values.
                 if np.any(np.isfinite(b) & ~np.isfinite(a)):
                     continue
                 both = np.isfinite(a) & np.isfinite(b)
                 if both.sum() < self.min_rows or np.any(b[both] < a[both]):
                     continue
-                gap = float(np.median(b[both] - a[both]))
-                if gap < best_gap:
-                    best, best_gap = anchor, gap
+                spread = float(np.std(b[both] - a[both]))
+                if spread < best_spread:
+                    best, best_spread = anchor, spread
             if best is not None:
-                rules.append(OrderRule(column=col, anchor=best))
+                mode = "gap" if best_spread < float(np.nanstd(b)) else "clip"
+                rules.append(OrderRule(column=col, anchor=best, mode=mode))
         self.rules_ = rules
         for r in rules:
-            log.info("order rule kept by construction: %s >= %s", r.column, r.anchor)
+            log.info("order rule kept by construction (%s): %s >= %s", r.mode, r.column, r.anchor)
         return self
 
     def transform(self, df: pd.DataFrame) -> pd.DataFrame:
         """Replace each constrained column by its gap (float days) from its anchor."""
         out = df.copy()
         for r in self.rules_:
-            if r.column not in df.columns or r.anchor not in df.columns:
+            if r.mode != "gap" or r.column not in df.columns or r.anchor not in df.columns:
                 continue
             # Gaps come from the original values: an anchor may itself be replaced by its gap.
             gap = (_to_ns(df[r.column]) - _to_ns(df[r.anchor])) / _NS_PER_DAY
@@ -94,13 +102,17 @@ class OrderConstraints:
         return out
 
     def inverse_transform(self, df: pd.DataFrame, dtypes: dict[str, Any]) -> pd.DataFrame:
-        """Rebuild constrained columns as ``anchor + max(gap, 0)``, in the original dtype.
+        """Rebuild gap columns as ``anchor + max(gap, 0)`` and raise clipped ones to the anchor.
 
-        Rules are undone in the order found, so an anchor that is itself constrained is rebuilt
-        before the columns that hang on it.
+        Rules are undone in the order found, so an anchor that is itself constrained is final
+        before the columns that hang on it. Columns keep their original dtype.
         """
         out = df.copy()
         for r in self.rules_:
+            if r.mode == "clip" and r.column in out.columns and r.anchor in out.columns:
+                late = out[r.column] < out[r.anchor]
+                out.loc[late, r.column] = out.loc[late, r.anchor]
+                continue
             if r.gap_column not in out.columns:
                 continue
             gap_ns = np.clip(out[r.gap_column].to_numpy(dtype="float64"), 0, None) * _NS_PER_DAY
@@ -126,7 +138,7 @@ class OrderConstraints:
         from synthpipe.metadata import ColumnMeta
 
         cols = {}
-        replaced = {r.column: r for r in self.rules_}
+        replaced = {r.column: r for r in self.rules_ if r.mode == "gap"}
         for name, meta in metadata.columns.items():
             if name in replaced:
                 r = replaced[name]
@@ -144,7 +156,8 @@ class OrderConstraints:
     def to_state(self) -> dict:
         """JSON-able state."""
         return {"min_rows": self.min_rows,
-                "rules": [{"column": r.column, "anchor": r.anchor} for r in self.rules_]}
+                "rules": [{"column": r.column, "anchor": r.anchor, "mode": r.mode}
+                          for r in self.rules_]}
 
     @classmethod
     def from_state(cls, state: dict) -> OrderConstraints:

@@ -58,9 +58,3 @@ class ContractError(SynthpipeError):
 
 class ModelError(SynthpipeError):
     """A model could not be built, trained, saved, loaded or sampled."""
-
-
-class GateFailure(SynthpipeError):
-    """A privacy gate failed: the dataset was quarantined, not published."""
-
-    exit_code = 3

@@ -19,9 +19,33 @@ import pandas as pd
 
 from synthpipe.evaluation.fidelity import eval_threads
 from synthpipe.evaluation.utility import TreeModel, best_threshold
-from synthpipe.metadata import TableMetadata
+from synthpipe.metadata import ColumnKind, ColumnMeta, TableMetadata
 
 log = logging.getLogger(__name__)
+
+
+def with_date_gaps(
+    frames: list[pd.DataFrame], metadata: TableMetadata, max_columns: int = 8
+) -> tuple[list[pd.DataFrame], TableMetadata]:
+    """Add the day gap between every pair of datetime columns as a feature.
+
+    Fraud signals often live in date differences (reported late, policy bought just before the
+    incident); trees cannot subtract two columns, so the check gives them the differences, the
+    same for every training set.
+    """
+    dates = [c for c in metadata.names(ColumnKind.DATETIME) if c in frames[0].columns]
+    dates = dates[:max_columns]
+    if len(dates) < 2:
+        return frames, metadata
+    cols = dict(metadata.columns)
+    out = [f.copy() for f in frames]
+    for i, a in enumerate(dates):
+        for b in dates[i + 1:]:
+            name = f"{b} - {a} (days)"
+            cols[name] = ColumnMeta(name=name, kind=ColumnKind.NUMERICAL, dtype="float64")
+            for f in out:
+                f[name] = (pd.to_datetime(f[b]) - pd.to_datetime(f[a])).dt.total_seconds() / 86400
+    return out, TableMetadata(cols)
 
 
 def _fit_scores(
@@ -103,6 +127,9 @@ def downstream_report(
     y_test = (holdout[target] == positive).to_numpy().astype(int)
     if y_test.sum() == 0 or y_test.sum() == len(y_test):
         return {"skipped": f"the holdout has no rows of both classes for {positive!r}"}
+    names = list(sets)
+    frames, metadata = with_date_gaps([*sets.values(), holdout], metadata)
+    sets, holdout = dict(zip(names, frames[:-1], strict=True)), frames[-1]
     features = [c for c in holdout.columns if c != target]
     results: dict[str, Any] = {}
     with eval_threads():

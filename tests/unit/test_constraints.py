@@ -24,8 +24,27 @@ def _claims(n=300, seed=0):
 def test_finds_chain_and_not_unrelated_columns():
     df = _claims()
     oc = OrderConstraints().fit(df, detect_metadata(df))
-    rules = {(r.column, r.anchor) for r in oc.rules_}
-    assert rules == {("incident", "start"), ("report", "incident")}
+    rules = {(r.column, r.anchor, r.mode) for r in oc.rules_}
+    assert rules == {("incident", "start", "gap"), ("report", "incident", "gap")}
+
+
+def test_clip_rule_keeps_the_column_range():
+    """Policies started any time over 15 years, incidents within one year: a gap from the
+    policy start would be wider than the incident's own spread, so the rule is clipped."""
+    rng = np.random.default_rng(1)
+    n = 300
+    incident = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n), "D")
+    start = incident - pd.to_timedelta(rng.integers(1, 5500, n), "D")
+    df = pd.DataFrame({"start": start, "incident": incident})
+    oc = OrderConstraints().fit(df, detect_metadata(df))
+    assert [(r.column, r.anchor, r.mode) for r in oc.rules_] == [("incident", "start", "clip")]
+    enc = oc.transform(df)
+    assert "incident" in enc.columns  # clip mode: modelled as it is
+    enc.loc[:50, "incident"] = enc.loc[:50, "start"] - pd.Timedelta(days=30)  # broken rows
+    back = oc.inverse_transform(enc, df.dtypes.to_dict())
+    assert (back["incident"] >= back["start"]).all()
+    assert (back.loc[:50, "incident"] == back.loc[:50, "start"]).all()
+    assert back["incident"].max() <= df["incident"].max()
 
 
 def test_round_trip_is_exact():
@@ -52,6 +71,7 @@ def test_missing_anchor_blocks_rule_and_state_round_trips():
     df.loc[:10, "start"] = pd.NaT  # incident present where start is missing
     oc = OrderConstraints().fit(df, detect_metadata(df))
     assert {(r.column, r.anchor) for r in oc.rules_} == {("report", "incident")}
+    assert oc.rules_[0].mode == "gap"
     again = OrderConstraints.from_state(oc.to_state())
     assert again.rules_ == oc.rules_
 

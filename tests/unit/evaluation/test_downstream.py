@@ -52,3 +52,19 @@ def test_single_class_training_set_is_reported_not_scored():
     out = downstream_report(real, holdout, only_n, "fraud", "Y", detect_metadata(real))
     assert out["results"]["synthetic"]["skipped"] == "training set has a single class"
     assert "pr_auc" in out["results"]["real"]
+
+
+def test_date_gaps_become_features():
+    from synthpipe.evaluation.downstream import with_date_gaps
+
+    df = pd.DataFrame(
+        {
+            "incident": pd.to_datetime(["2024-01-01", "2024-02-01"]),
+            "report": pd.to_datetime(["2024-01-11", "2024-02-01"]),
+            "x": [1.0, 2.0],
+        }
+    )
+    (out,), meta = with_date_gaps([df], detect_metadata(df))
+    assert out["report - incident (days)"].tolist() == [10.0, 0.0]
+    assert meta.kind("report - incident (days)").value == "numerical"
+    assert "report - incident (days)" not in df.columns  # inputs are not mutated

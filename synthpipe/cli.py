@@ -8,7 +8,6 @@ readable line with exit code 2 (a quarantined run exits with 3); ``--debug`` sho
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,12 +34,10 @@ class _State:
 
 def _setup(debug: bool, verbose: bool) -> None:
     _State.debug = debug
-    from synthpipe.orchestration import PHONE_HOME_OFF
+    from synthpipe._env import quiet_defaults
 
-    for key, value in PHONE_HOME_OFF.items():
-        os.environ.setdefault(key, value)
     # Prefect's own INFO lines would drown the progress bar; --verbose brings them back.
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
+    quiet_defaults({"PREFECT_LOGGING_LEVEL": "INFO" if verbose else "WARNING"})
     logging.basicConfig(
         level=logging.DEBUG if debug else (logging.INFO if verbose else logging.WARNING),
         format="%(levelname)s %(name)s: %(message)s",

@@ -18,22 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-#: Environment defaults that keep every library offline and quiet (a user's setting wins).
-PHONE_HOME_OFF = {
-    "DO_NOT_TRACK": "1",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "GX_ANALYTICS_ENABLED": "false",
-    "SDV_DISABLE_TELEMETRY": "1",
-    # A fresh PREFECT_HOME on 2 cores can take more than Prefect's default 20 s to start.
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-}
-
-
-def quiet_defaults() -> None:
-    """Set the phone-home-off defaults in this process (before Prefect or GX are imported)."""
-    for key, value in PHONE_HOME_OFF.items():
-        os.environ.setdefault(key, value)
-
+from synthpipe._env import quiet_defaults
 
 quiet_defaults()
 

@@ -23,8 +23,10 @@ model one-hot values {0, 1} are mapped to {-1, +1} (same scale as the quantile-n
 continuous dims) and, during training only, small Gaussian "dequantization" noise
 (``dequant_noise``, default 0.1 in that scale) is added to them: the target distribution then has
 a density instead of point masses on the simplex corners, which gives the network a smooth
-target near ``t = 1`` and makes :meth:`FlowMatching.log_prob` finite and meaningful. Argmax decoding
-is unaffected because the noise is far smaller than the gap between the two values.
+target near ``t = 1`` and makes :meth:`FlowMatching.log_prob` finite and meaningful. Argmax
+decoding is unaffected because the noise is far smaller than the gap between the two values.
+Measured on adult at the default budget: pair trends 0.928 and detection AUC 0.80 without the
+noise, 0.938 and 0.78 with 0.1; 0.2 gained nothing more.
 """
 
 from __future__ import annotations
@@ -491,11 +493,11 @@ class FlowMatching(Synthesizer):
     by argmax. Labels are dropped to a "null" class with probability ``p_uncond`` during
     training, which enables classifier-free guidance and :meth:`log_prob` without the label.
 
-    Defaults (measured on adult, 16k training rows, 107 encoded dims, one CPU core under load):
-    about 5,000 AdamW steps at a peak learning rate of 1e-2 (the largest that stayed better;
-    2e-2 was worse, 2e-3 clearly undertrained the categorical spans) with a 3 x 256 residual
-    MLP fit in about a minute; 16 Heun steps sample as well as 32 (column shapes 0.977, pair
-    trends 0.935) at about 4,400 rows/s, and 8 steps lose little.
+    Defaults (measured on adult: 16k training rows, 107 encoded dims, 2 CPU cores): about
+    5,000 AdamW steps of 256 rows at a peak learning rate of 1e-2 (2e-3 clearly undertrained the
+    categorical spans, 2e-2 was worse) with a 3 x 256 residual MLP fit in 24 s; 16 Heun steps
+    sample as well as 32 at about 6,600 rows/s (column shapes 0.98, pair trends 0.94, detection
+    AUC 0.78, train-synthetic-test-real AUC 0.90); 8 steps lose little.
 
     Args:
         epochs: Training epochs (None: :meth:`default_epochs`).
@@ -627,8 +629,8 @@ class FlowMatching(Synthesizer):
     def default_epochs(cls, n_rows: int) -> int:
         """Epochs for about 5,000 optimizer steps, within [10, 2000].
 
-        That is about 80 epochs of 256-row batches for a 16k-row table (20-40 s on 2 CPU
-        cores) and the 10-epoch floor (about 4,900 steps of 2,048 rows) for 1M rows.
+        That is about 80 epochs of 256-row batches for a 16k-row table (about 25 s on 2 CPU
+        cores) and 11 epochs (about 5,400 steps of 2,048 rows) for 1M rows.
         """
         n_rows = max(1, int(n_rows))
         steps_per_epoch = max(1, math.ceil(n_rows / cls.default_batch_size(n_rows)))
@@ -642,16 +644,26 @@ class FlowMatching(Synthesizer):
             "ode_method": ODE_METHODS, "log_prob_method": ODE_METHODS,
             "time_sampling": TIME_SAMPLINGS, "divergence": DIVERGENCES,
         }
+        def number(name: str, lo: float, hi: float = math.inf, lo_open: bool = False,
+                   integer: bool = False) -> tuple[bool, str, str]:
+            v = getattr(self, name)
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) \
+                and (v > lo if lo_open else v >= lo) and v < hi \
+                and (not integer or float(v).is_integer())
+            kind = "an integer" if integer else "a number"
+            bounds = f"> {lo}" if lo_open else f">= {lo}"
+            return ok, name, f"{kind} {bounds}" + (f" and < {hi}" if hi != math.inf else "")
+
         checks = [
             *((getattr(self, k) in v, k, f"one of {list(v)}") for k, v in choices.items()),
-            (int(self.ode_steps) >= 1, "ode_steps", "an integer >= 1"),
-            (int(self.log_prob_steps) >= 1, "log_prob_steps", "an integer >= 1"),
-            (int(self.n_probes) >= 1, "n_probes", "an integer >= 1"),
-            (0.0 <= float(self.p_uncond) < 1.0, "p_uncond", "a number in [0, 1)"),
-            (float(self.guidance_scale) >= 0.0, "guidance_scale", "a number >= 0"),
-            (float(self.dequant_noise) >= 0.0, "dequant_noise", "a number >= 0"),
-            (float(self.logit_scale) > 0.0, "logit_scale", "a number > 0"),
-            (0.0 <= float(self.dropout) < 1.0, "dropout", "a number in [0, 1)"),
+            number("ode_steps", 1, integer=True),
+            number("log_prob_steps", 1, integer=True),
+            number("n_probes", 1, integer=True),
+            number("p_uncond", 0.0, 1.0),
+            number("guidance_scale", 0.0),
+            number("dequant_noise", 0.0),
+            number("logit_scale", 0.0, lo_open=True),
+            number("dropout", 0.0, 1.0),
         ]
         for ok, name, expected in checks:
             if not ok:
@@ -662,10 +674,17 @@ class FlowMatching(Synthesizer):
 
     def _build(self, n_features: int) -> None:
         self._check_params()
+        try:
+            hidden = tuple(int(h) for h in self.hidden)
+        except (TypeError, ValueError) as exc:
+            raise ModelError(
+                f"flow parameter hidden={self.hidden!r} is invalid",
+                hint="use a list of layer widths, e.g. [256, 256, 256]",
+            ) from exc
         self.net_ = VelocityMLP(
             n_features,
             self.n_classes_,
-            hidden=tuple(int(h) for h in self.hidden),
+            hidden=hidden,
             time_dim=int(self.time_dim),
             dropout=float(self.dropout),
         ).to(self.device_)

@@ -364,10 +364,11 @@ def test_without_target_and_with_mode_specific_encoding(table, known_metadata):
 
 def test_invalid_hyperparameters_fail_at_fit_with_a_hint(table, known_metadata):
     for bad in ({"ode_method": "rk4"}, {"time_sampling": "beta"}, {"p_uncond": 1.5},
-                {"ode_steps": 0}, {"divergence": "magic"}):
+                {"ode_steps": 0}, {"ode_steps": "many"}, {"divergence": "magic"},
+                {"hidden": 256}, {"hidden": (64, 0)}, {"time_dim": 7}):
         with pytest.raises(ModelError) as err:
             FlowMatching(epochs=1, **bad).fit(table, known_metadata, target="y")
-        assert err.value.hint and next(iter(bad)) in err.value.message
+        assert err.value.hint and next(iter(bad)) in err.value.message, err.value.message
 
 
 def test_default_budget_scales_with_the_data():

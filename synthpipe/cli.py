@@ -36,11 +36,13 @@ def _setup(debug: bool, verbose: bool) -> None:
     _State.debug = debug
     from synthpipe._env import quiet_defaults
 
-    # Prefect's own INFO lines would drown the progress bar; --verbose brings them back.
-    quiet_defaults({"PREFECT_LOGGING_LEVEL": "INFO" if verbose else "WARNING"})
+    # Prefect's own lines (and its tracebacks of a failed task, which the CLI reports as one
+    # readable error) would drown the progress bar; --verbose brings them back.
+    quiet_defaults({"PREFECT_LOGGING_LEVEL": "INFO" if verbose else "CRITICAL"})
     logging.basicConfig(
         level=logging.DEBUG if debug else (logging.INFO if verbose else logging.WARNING),
         format="%(levelname)s %(name)s: %(message)s",
+        force=True,  # each invocation logs to the stderr of that invocation
     )
 
 
@@ -49,14 +51,17 @@ def _fail(exc: BaseException) -> typer.Exit:
     if _State.debug:
         console.print_exception()
     if isinstance(exc, SynthpipeError):
-        console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        # soft_wrap: one error is one line, whatever the terminal width (greppable in logs).
+        console.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
         failures = getattr(exc, "failures", None)
         for line in failures or []:
-            console.print(f"  - {line}", highlight=False)
+            console.print(f"  - {line}", highlight=False, soft_wrap=True)
         if exc.hint:
-            console.print(f"[yellow]fix:[/] {exc.hint}", highlight=False)
+            console.print(f"[yellow]fix:[/] {exc.hint}", highlight=False, soft_wrap=True)
         return typer.Exit(exc.exit_code)
-    console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False)
+    console.print(
+        f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True
+    )
     console.print("run again with --debug for the traceback", highlight=False)
     return typer.Exit(1)
 

@@ -28,14 +28,20 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.input import RunInput  # noqa: E402
 
 from synthpipe.config import Approval, RunConfig, Runner  # noqa: E402
-from synthpipe.errors import ConfigError  # noqa: E402
+from synthpipe.errors import ConfigError, SynthpipeError  # noqa: E402
 from synthpipe.pipeline import ProgressFn, RunResult, run_pipeline  # noqa: E402
+
+
+def _transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry only errors that may pass: a SynthpipeError (bad input, config) never will."""
+    return not isinstance(getattr(state, "data", None), SynthpipeError)
+
 
 #: Per-step task options: retries only where a retry can help (reading and writing files can
 #: meet a transient storage error; training and sampling are deterministic given a seed).
 TASK_OPTIONS: dict[str, dict[str, Any]] = {
-    "ingest": {"retries": 2, "retry_delay_seconds": 2},
-    "publish": {"retries": 2, "retry_delay_seconds": 2},
+    "ingest": {"retries": 2, "retry_delay_seconds": 2, "retry_condition_fn": _transient},
+    "publish": {"retries": 2, "retry_delay_seconds": 2, "retry_condition_fn": _transient},
 }
 
 # The CLI's progress bar cannot travel as a flow parameter (deployments serialize parameters),

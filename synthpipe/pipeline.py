@@ -262,12 +262,30 @@ def split(df: pd.DataFrame, cfg: RunConfig) -> tuple[pd.DataFrame, pd.DataFrame]
     return train.reset_index(drop=True), holdout.reset_index(drop=True)
 
 
+def code_fingerprint() -> str:
+    """SHA-256 over synthpipe's own source files: a code change invalidates cached models."""
+    import hashlib
+
+    global _CODE_FINGERPRINT
+    if _CODE_FINGERPRINT is None:
+        h = hashlib.sha256()
+        root = Path(__file__).resolve().parent
+        for f in sorted(root.rglob("*.py")):
+            h.update(str(f.relative_to(root)).encode())
+            h.update(f.read_bytes())
+        _CODE_FINGERPRINT = h.hexdigest()
+    return _CODE_FINGERPRINT
+
+
+_CODE_FINGERPRINT: str | None = None
+
+
 def training_key(input_sha256: str, cfg: RunConfig, model_name: str) -> str:
     """Cache key of a trained model: the input's hash and everything that shapes training.
 
     Includes the split (seed, holdout share, target), PII handling (policies and a fingerprint of
     the pseudonymization key, since pseudonyms change the training data), the model and its
-    budget, the device and the synthpipe version.
+    budget, the device, the cache folder and a fingerprint of synthpipe's code.
     """
     import hashlib
     import hmac
@@ -280,7 +298,7 @@ def training_key(input_sha256: str, cfg: RunConfig, model_name: str) -> str:
         "input": input_sha256,
         "model": model_name,
         "epochs": cfg.model.epochs,
-        "params": cfg.model.params,
+        "params": cfg.model.params if model_name == cfg.model.name else {},
         "target": cfg.target,
         "seed": cfg.seed,
         "holdout_fraction": cfg.holdout_fraction,
@@ -289,7 +307,8 @@ def training_key(input_sha256: str, cfg: RunConfig, model_name: str) -> str:
         "pii": json.loads(cfg.pii.model_dump_json()),
         "pii_key": fingerprint,
         "device": cfg.device.value,
-        "version": package_versions()["synthpipe"],
+        "cache_dir": str(cfg.resolved_cache_dir().resolve()),
+        "code": code_fingerprint(),
     }
     blob = json.dumps(parts, sort_keys=True, default=str).encode()
     return f"{model_name}-{hashlib.sha256(blob).hexdigest()[:24]}"
@@ -449,7 +468,10 @@ def finish_output(
     protected = prot.df
     columns = [c for c in protected.columns if prot.actions.get(c) != "drop"]
     missing = [c for c in columns if c not in synthetic.columns]
-    forbidden = {c: set(v.astype(str)) for c, v in prot.pii_values.items()}
+    # No output cell may equal any real direct-identifier value, whichever column it came from
+    # (a fake zip code must not equal a real policy number either).
+    every_real = set().union(*(set(v.astype(str)) for v in prot.pii_values.values()))
+    forbidden = {c: every_real for c in missing}
     kinds = {c: metadata.kind(c).value for c in metadata.columns}
     pii_types = {f["column"]: f["pii_type"] for f in prot.findings if f["column"] in missing}
     out = pii.fill_output_columns(
@@ -902,11 +924,15 @@ def run_pipeline(
         return lambda phase, i, n, info: progress(f"{phase} {name}", i, n, info)
 
     keys = [training_key(ing.sha256, cfg, name) for name in names]
-    paths = each(
-        "train",
-        train_model,
-        [(train[cols], meta, cfg, n, k, progress_for(n)) for n, k in zip(names, keys, strict=True)],
-    )
+    train_calls = [
+        (train[cols], meta, cfg, n, k, progress_for(n)) for n, k in zip(names, keys, strict=True)
+    ]
+    paths = each("train", train_model, train_calls)
+    for i, path in enumerate(paths):
+        # An orchestrator's cached result can outlive the model folder (cache cleared): retrain.
+        if not (Path(path) / "config.json").is_file():
+            log.warning("cached model %s is gone; training %s again", path, names[i])
+            paths[i] = step("train_again", train_model, *train_calls[i])
     samples = each(
         "sample",
         sample,

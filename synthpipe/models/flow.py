@@ -814,7 +814,7 @@ class FlowMatching(Synthesizer):
             return np.zeros(0, dtype=np.float64)
         if batch_size < 1:
             raise ModelError(f"batch_size must be >= 1, got {batch_size}")
-        x = self.transformer_.transform(data[features].reset_index(drop=True))
+        x = self.encode(data)
         labels, log_prior = self._density_labels(data)
         seed = self.seed if seed is None else int(seed)
         generator = torch.Generator(device=self.device_).manual_seed(seed)

@@ -1,0 +1,228 @@
+"""Orchestration at scale: caching, retries, Dask, chunked output, approval (embedded server)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthpipe.config import RunConfig
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    rng = np.random.default_rng(5)
+    n = 600
+    df = pd.DataFrame(
+        {
+            "amount": rng.lognormal(7, 1, n).round(2),
+            "kind": rng.choice(["a", "b", "c"], n),
+            "age": rng.integers(18, 80, n),
+            "label": rng.choice(["Y", "N"], n, p=[0.1, 0.9]),
+        }
+    )
+    path = tmp_path_factory.mktemp("orch") / "small.parquet"
+    df.to_parquet(path)
+    return path
+
+
+def _task_runs(flow_run_id):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    async def fetch():
+        async with get_client() as client:
+            return await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+            )
+
+    return asyncio.run(fetch())
+
+
+def _by_step(task_runs):
+    out: dict[str, list] = {}
+    for t in task_runs:
+        out.setdefault(t.name.rsplit("-", 1)[0], []).append(t)
+    return out
+
+
+def _config(table, out, **extra):
+    base = {"table": str(table), "target": "label", "out": str(out),
+            "model": {"name": "tvae", "epochs": 2}}
+    return {**base, **extra}
+
+
+def test_unchanged_rerun_is_cached_and_skips_training(prefect_harness, table, tmp_path):
+    from synthpipe.orchestration import synthesize_table
+
+    first = synthesize_table(_config(table, tmp_path / "a"), return_state=True)
+    second = synthesize_table(_config(table, tmp_path / "b"), return_state=True)
+    assert first.is_completed() and second.is_completed()
+    run1 = _by_step(_task_runs(first.state_details.flow_run_id))
+    run2 = _by_step(_task_runs(second.state_details.flow_run_id))
+    assert run1["train"][0].state.name == "Completed"
+    assert run2["train"][0].state.name == "Cached"
+    m1 = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    m2 = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert m1["model"]["cache_key"] == m2["model"]["cache_key"]
+    # a changed config is a different key: trained again
+    third = synthesize_table(
+        _config(table, tmp_path / "c", model={"name": "tvae", "epochs": 3}), return_state=True
+    )
+    run3 = _by_step(_task_runs(third.state_details.flow_run_id))
+    assert run3["train"][0].state.name == "Completed"
+
+
+def test_transient_failure_is_retried_then_surfaces(prefect_harness, table, tmp_path, monkeypatch):
+    import synthpipe.orchestration as orch
+    from synthpipe import pipeline
+
+    calls = {"n": 0}
+
+    def flaky_ingest(cfg):
+        calls["n"] += 1
+        raise OSError("storage hiccup while reading")
+
+    monkeypatch.setattr(pipeline, "ingest", flaky_ingest)
+    monkeypatch.setitem(orch.TASK_OPTIONS, "ingest",
+                        {**orch.TASK_OPTIONS["ingest"], "retry_delay_seconds": 0})
+    state = orch.synthesize_table(_config(table, tmp_path / "o"), return_state=True)
+    assert state.is_failed()
+    assert calls["n"] == 3  # the first try and two retries
+    assert "storage hiccup" in str(state.result(raise_on_failure=False))
+    runs = _by_step(_task_runs(state.state_details.flow_run_id))
+    assert runs["ingest"][0].run_count == 3
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_input_is_not_retried(prefect_harness, tmp_path):
+    from synthpipe.orchestration import synthesize_table
+
+    state = synthesize_table(
+        {"table": str(tmp_path / "missing.csv"), "out": str(tmp_path / "o")}, return_state=True
+    )
+    assert state.is_failed()
+    runs = _by_step(_task_runs(state.state_details.flow_run_id))
+    assert runs["ingest"][0].run_count == 1
+
+
+@pytest.mark.slow
+def test_dask_runner_trains_two_models_in_parallel(prefect_harness, table, tmp_path):
+    from synthpipe.orchestration import synthesize_table
+
+    cfg = _config(
+        table, tmp_path / "run", runner="dask", dask_workers=2,
+        model={"name": "auto", "epochs": 60}, models=["tvae", "flow"], cache=False,
+    )
+    state = synthesize_table(cfg, return_state=True)
+    assert state.is_completed(), state.message
+    subflow_runs = _dask_subflow_task_runs(state.state_details.flow_run_id)
+    trains = subflow_runs["train"]
+    assert len(trains) == 2
+    starts = [t.start_time for t in trains]
+    ends = [t.end_time for t in trains]
+    assert max(starts) < min(ends), "the two trainings did not overlap"
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert {m["name"] for m in metrics["candidates"]["models"]} == {"tvae", "flow"}
+    assert metrics["candidates"]["chosen"] in {"tvae", "flow"}
+
+
+def _dask_subflow_task_runs(parent_flow_run_id):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+
+    async def fetch():
+        async with get_client() as client:
+            children = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent_flow_run_id])
+                )
+            )
+            return children
+
+    children = asyncio.run(fetch())
+    assert len(children) == 1
+    return _by_step(_task_runs(children[0].id))
+
+
+def test_chunked_sampling_writes_an_exact_partitioned_dataset(table, tmp_path):
+    from synthpipe.pipeline import run_pipeline
+
+    cfg = RunConfig(
+        table=table, target="label", out=tmp_path / "big", rows=3500, chunk_rows=1000,
+        rebalance={"spec": "0.3"}, model={"name": "tvae", "epochs": 2}, cache=False,
+    )
+    result = run_pipeline(cfg)
+    folder = result.synthetic_path
+    assert folder.is_dir() and folder.name == "synthetic"
+    parts = sorted(folder.glob("part-*.parquet"))
+    assert len(parts) == 4
+    data = pd.read_parquet(folder)
+    assert len(data) == 3500
+    assert data["label"].value_counts().to_dict() == {"N": 2450, "Y": 1050}
+    assert max(len(pd.read_parquet(p)) for p in parts) <= 1000
+    manifest = json.loads((result.out_dir / "manifest.json").read_text())
+    assert manifest["rows"]["synthetic"] == 3500
+    assert any(k.startswith("synthetic/part-") for k in manifest["outputs"])
+    assert not list(tmp_path.glob(".big.parts"))  # the staging folder is gone
+
+
+@pytest.mark.parametrize("approve", [True, False])
+def test_steward_approval_pauses_and_is_recorded(prefect_harness, table, tmp_path, approve):
+    from prefect.flow_runs import resume_flow_run
+
+    from synthpipe.orchestration import synthesize_table
+
+    out = tmp_path / "run"
+    box = {}
+
+    def run():
+        box["state"] = synthesize_table(
+            _config(table, out, approval="required"), return_state=True
+        )
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    flow_run_id = _wait_for_paused_run()
+    resume_flow_run(
+        flow_run_id,
+        run_input={"approve": approve, "reviewer": "dana", "comment": "checked the report"},
+    )
+    thread.join(timeout=300)
+    assert box["state"].is_completed()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["approval"]["by"] == "dana"
+    assert manifest["approval"]["decision"] == ("approved" if approve else "rejected")
+    assert (out / "synthetic.parquet").exists() == approve
+    assert (out / "quarantine" / "synthetic.parquet").exists() != approve
+
+
+def _wait_for_paused_run(timeout=240):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    async def paused():
+        async with get_client() as client:
+            return await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+                )
+            )
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        runs = asyncio.run(paused())
+        if runs:
+            return runs[0].id
+        time.sleep(1)
+    raise AssertionError("the flow never paused for approval")

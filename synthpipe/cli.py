@@ -374,10 +374,9 @@ def deploy(
     """Register a scheduled deployment against the Prefect API in PREFECT_API_URL."""
     _setup(debug, False)
     try:
-        from synthpipe.config import load_config
         from synthpipe.orchestration import deploy as do_deploy
 
-        cfg = load_config(config, table=_abs(table), target=target)
+        cfg = _deployment_config(config, table, target)
         deployment_id = do_deploy(cfg, name=name, cron=cron, work_pool=pool)
     except SynthpipeError as exc:
         raise _fail(exc) from None
@@ -400,18 +399,20 @@ def serve(
     """Register the deployment and serve its runs from this process (no work pool needed)."""
     _setup(debug, True)
     try:
-        from synthpipe.config import load_config
         from synthpipe.orchestration import serve as do_serve
 
-        cfg = load_config(config, table=_abs(table), target=target)
+        cfg = _deployment_config(config, table, target)
         do_serve(cfg, name=name, cron=cron)
     except SynthpipeError as exc:
         raise _fail(exc) from None
 
 
-def _abs(path: Path | None) -> Path | None:
-    """Deployments run elsewhere: store absolute paths."""
-    return path.resolve() if path is not None else None
+def _deployment_config(config: Path | None, table: Path | None, target: str | None) -> Any:
+    """The run config a deployment stores: paths absolute, since workers run elsewhere."""
+    from synthpipe.config import load_config
+
+    cfg = load_config(config, table=table.resolve() if table else None, target=target)
+    return cfg.model_copy(update={"runs_dir": Path(cfg.runs_dir).resolve()})
 
 
 def _same_columns(*frames: Any) -> None:

@@ -161,7 +161,9 @@ class RunConfig(_Strict):
         table: Input parquet or CSV. Defaults to the bundled sample claims table.
         target: Label column (stratified split, conditional sampling, utility scores).
         rows: Rows to synthesize; None means as many as the training split.
-        out: Output folder; None means ``runs/<table>-<UTC timestamp>/``.
+        out: Output folder; None means ``<runs_dir>/<table>-<UTC timestamp>/``.
+        runs_dir: Where default output folders go (relative to the working directory; a
+            deployment stores it absolute, since workers run elsewhere).
         seed: Seed for split, training and sampling.
         device: ``auto`` | ``cpu`` | ``cuda``.
         holdout_fraction: Share of rows kept out of training as the yardstick.
@@ -186,6 +188,7 @@ class RunConfig(_Strict):
     target: str | None = None
     rows: int | None = Field(default=None, ge=1)
     out: Path | None = None
+    runs_dir: Path = Path("runs")
     seed: int = 0
     device: Device = Device.AUTO
     holdout_fraction: float = Field(default=0.2, gt=0.0, lt=0.9)
@@ -251,7 +254,7 @@ def load_config(path: str | Path | None, **overrides: Any) -> RunConfig:
         if not isinstance(data, dict):
             raise ConfigError(f"config file {p} must hold a mapping at the top level")
         # Relative paths in a config file are relative to the file, not to the cwd.
-        for key in ("table", "out", "metadata", "expectations", "cache_dir"):
+        for key in ("table", "out", "runs_dir", "metadata", "expectations", "cache_dir"):
             if isinstance(data.get(key), str) and not Path(data[key]).is_absolute():
                 data[key] = str((p.parent / data[key]).resolve())
     data = {**data}

@@ -587,9 +587,9 @@ def gate(metrics: dict, cfg: RunConfig) -> dict:
 
 
 def default_out_dir(cfg: RunConfig) -> Path:
-    """``runs/<table stem>-<UTC timestamp>`` under the working directory."""
+    """``<runs_dir>/<table stem>-<UTC timestamp>`` (runs_dir defaults to ``runs``)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return Path("runs") / f"{Path(cfg.table).stem}-{stamp}"
+    return Path(cfg.runs_dir) / f"{Path(cfg.table).stem}-{stamp}"
 
 
 def package_versions() -> dict[str, str]:

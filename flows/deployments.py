@@ -8,6 +8,7 @@ Then run it with a process worker: ``prefect worker start --pool synthpipe``.
 from __future__ import annotations
 
 import argparse
+import logging
 
 from synthpipe.config import load_config
 from synthpipe.orchestration import deploy
@@ -22,7 +23,10 @@ def main() -> None:
     parser.add_argument("--cron", default="0 2 * * *")
     args = parser.parse_args()
     cfg = load_config(args.config, table=args.table, target=args.target)
-    print(deploy(cfg, name=args.name, cron=args.cron))
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger(__name__).info(
+        "deployment id %s", deploy(cfg, name=args.name, cron=args.cron)
+    )
 
 
 if __name__ == "__main__":

@@ -213,7 +213,7 @@ def models() -> None:
     from synthpipe.models import available_models
 
     for name, description in available_models().items():
-        out_console.print(f"[bold]{name:8}[/] {description}", highlight=False)
+        out_console.print(f"[bold]{name:8}[/] {description}", highlight=False, soft_wrap=True)
 
 
 @app.command()

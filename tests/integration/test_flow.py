@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from tests.integration._prefect import task_runs
 
 
 @pytest.fixture
@@ -27,19 +28,6 @@ def small_table(tmp_path):
     return path
 
 
-def _task_runs(flow_run_id):
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    async def fetch():
-        async with get_client() as client:
-            return await client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-            )
-
-    return asyncio.run(fetch())
-
-
 def test_flow_runs_every_step_as_a_task(prefect_harness, small_table, tmp_path):
     from synthpipe.orchestration import synthesize_table
 
@@ -52,7 +40,7 @@ def test_flow_runs_every_step_as_a_task(prefect_harness, small_table, tmp_path):
     assert state.is_completed()
     summary = state.result()
     assert summary["out_dir"] == str(out)
-    names = {t.name.split("-")[0] for t in _task_runs(state.state_details.flow_run_id)}
+    names = {t.name.split("-")[0] for t in task_runs(state.state_details.flow_run_id)}
     assert {"ingest", "validate_input", "protect", "split", "train", "sample", "evaluate",
             "gate", "publish"} <= names
     manifest = json.loads((out / "manifest.json").read_text())

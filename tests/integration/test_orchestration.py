@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from synthpipe.config import RunConfig
+from tests.integration._prefect import task_runs
 
 
 @pytest.fixture(scope="module")
@@ -29,19 +30,6 @@ def table(tmp_path_factory):
     path = tmp_path_factory.mktemp("orch") / "small.parquet"
     df.to_parquet(path)
     return path
-
-
-def _task_runs(flow_run_id):
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    async def fetch():
-        async with get_client() as client:
-            return await client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-            )
-
-    return asyncio.run(fetch())
 
 
 def _by_step(task_runs):
@@ -63,8 +51,8 @@ def test_unchanged_rerun_is_cached_and_skips_training(prefect_harness, table, tm
     first = synthesize_table(_config(table, tmp_path / "a"), return_state=True)
     second = synthesize_table(_config(table, tmp_path / "b"), return_state=True)
     assert first.is_completed() and second.is_completed()
-    run1 = _by_step(_task_runs(first.state_details.flow_run_id))
-    run2 = _by_step(_task_runs(second.state_details.flow_run_id))
+    run1 = _by_step(task_runs(first.state_details.flow_run_id))
+    run2 = _by_step(task_runs(second.state_details.flow_run_id))
     assert run1["train"][0].state.name == "Completed"
     assert run2["train"][0].state.name == "Cached"
     m1 = json.loads((tmp_path / "a" / "manifest.json").read_text())
@@ -74,7 +62,7 @@ def test_unchanged_rerun_is_cached_and_skips_training(prefect_harness, table, tm
     third = synthesize_table(
         _config(table, tmp_path / "c", model={"name": "tvae", "epochs": 3}), return_state=True
     )
-    run3 = _by_step(_task_runs(third.state_details.flow_run_id))
+    run3 = _by_step(task_runs(third.state_details.flow_run_id))
     assert run3["train"][0].state.name == "Completed"
 
 
@@ -95,7 +83,7 @@ def test_transient_failure_is_retried_then_surfaces(prefect_harness, table, tmp_
     assert state.is_failed()
     assert calls["n"] == 3  # the first try and two retries
     assert "storage hiccup" in str(state.result(raise_on_failure=False))
-    runs = _by_step(_task_runs(state.state_details.flow_run_id))
+    runs = _by_step(task_runs(state.state_details.flow_run_id))
     assert runs["ingest"][0].run_count == 3
     assert not (tmp_path / "o").exists()
 
@@ -107,7 +95,7 @@ def test_bad_input_is_not_retried(prefect_harness, tmp_path):
         {"table": str(tmp_path / "missing.csv"), "out": str(tmp_path / "o")}, return_state=True
     )
     assert state.is_failed()
-    runs = _by_step(_task_runs(state.state_details.flow_run_id))
+    runs = _by_step(task_runs(state.state_details.flow_run_id))
     assert runs["ingest"][0].run_count == 1
 
 
@@ -121,7 +109,7 @@ def test_dask_runner_trains_two_models_in_parallel(prefect_harness, table, tmp_p
     )
     state = synthesize_table(cfg, return_state=True)
     assert state.is_completed(), state.message
-    subflow_runs = _dask_subflow_task_runs(state.state_details.flow_run_id)
+    subflow_runs = _dask_subflowtask_runs(state.state_details.flow_run_id)
     trains = subflow_runs["train"]
     assert len(trains) == 2
     starts = [t.start_time for t in trains]
@@ -132,7 +120,7 @@ def test_dask_runner_trains_two_models_in_parallel(prefect_harness, table, tmp_p
     assert metrics["candidates"]["chosen"] in {"tvae", "flow"}
 
 
-def _dask_subflow_task_runs(parent_flow_run_id):
+def _dask_subflowtask_runs(parent_flow_run_id):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
 
@@ -147,7 +135,7 @@ def _dask_subflow_task_runs(parent_flow_run_id):
 
     children = asyncio.run(fetch())
     assert len(children) == 1
-    return _by_step(_task_runs(children[0].id))
+    return _by_step(task_runs(children[0].id))
 
 
 def test_chunked_sampling_writes_an_exact_partitioned_dataset(table, tmp_path):

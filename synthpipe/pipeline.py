@@ -1118,19 +1118,19 @@ def _approval_check(approval: dict) -> dict:
 
 def _chunk_leak_check(summary: dict, cfg: RunConfig) -> dict:
     """The PII-leak scan of every chunk of a large output as a blocking gate check."""
-    leaks = int(summary["pii_leaks"])
-    ok = leaks <= cfg.gates.pii_leaks_max
-    return {
-        "name": "pii_leaks_all_chunks",
-        "category": "privacy",
-        "value": leaks,
-        "threshold": cfg.gates.pii_leaks_max,
-        "op": "<=",
-        "severity": "block",
-        "passed": ok,
-        "status": "passed" if ok else "failed",
-        "message": f"{leaks} real direct-identifier values found across {summary['parts']} parts",
-    }
+    from synthpipe.evaluation.gates import gate_check
+
+    return gate_check(
+        "pii_leaks_all_chunks",
+        "privacy",
+        "block",
+        int(summary["pii_leaks"]),
+        cfg.gates.pii_leaks_max,
+        "<=",
+        fail_closed=True,
+        why=f"real direct-identifier values appear in the {summary['parts']} parts",
+        fix="Check the PII policies of the identifier columns.",
+    )
 
 
 def _with_check(verdict: dict, check: dict) -> dict:

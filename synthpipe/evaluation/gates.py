@@ -55,7 +55,7 @@ def _get(metrics: dict[str, Any], *path: str) -> Any:
     return node
 
 
-def _check(
+def gate_check(
     name: str,
     category: str,
     severity: str,
@@ -108,7 +108,7 @@ def _privacy_checks(metrics: dict[str, Any], cfg: GateConfig) -> list[dict[str, 
     checks = []
     mia = _number(_get(metrics, "privacy", "membership_inference", "synthetic"))
     checks.append(
-        _check(
+        gate_check(
             "mia_auc", "privacy", "block", mia, cfg.mia_auc_max, "<=",
             fail_closed=True,
             why="an attacker can tell the training rows from unseen rows through the output",
@@ -118,7 +118,7 @@ def _privacy_checks(metrics: dict[str, Any], cfg: GateConfig) -> list[dict[str, 
     )
     dcr = _number(_get(metrics, "privacy", "dcr", "dcr_share"))
     checks.append(
-        _check(
+        gate_check(
             "dcr_share", "privacy", "block", dcr, cfg.dcr_share_max, "<=",
             fail_closed=True,
             why="too many synthetic rows sit closer to a training row than to any unseen row",
@@ -129,7 +129,7 @@ def _privacy_checks(metrics: dict[str, Any], cfg: GateConfig) -> list[dict[str, 
     own = _number(_get(metrics, "privacy", "identical_match_share", "synthetic"))
     ref = _number(_get(metrics, "privacy", "identical_match_share", "holdout"))
     checks.append(
-        _check(
+        gate_check(
             "identical_match_share", "privacy", "block", own,
             None if ref is None else ref + cfg.identical_match_margin, "<=",
             fail_closed=True,
@@ -144,7 +144,7 @@ def _privacy_checks(metrics: dict[str, Any], cfg: GateConfig) -> list[dict[str, 
     leaks = int(leaks) if isinstance(leaks, (int, float)) and not isinstance(leaks, bool) else None
     not_requested = status == "not_requested"
     checks.append(
-        _check(
+        gate_check(
             "pii_leaks", "privacy", "block", leaks, cfg.pii_leaks_max, "<=",
             fail_closed=not not_requested,
             why="real direct-identifier values of the input appear in the output",
@@ -163,13 +163,13 @@ def _contract_check(metrics: dict[str, Any], cfg: GateConfig) -> dict[str, Any]:
     severity = "block" if cfg.require_suite_pass else "warn"
     suite = metrics.get("synthetic_suite")
     if suite is None:
-        return _check(
+        return gate_check(
             "synthetic_suite", "contract", severity, None, True, "==",
             fail_closed=False, why="", fix="",
             missing_reason="no Great Expectations suite was run on the synthetic table",
         )
     success = suite.get("success") is True if isinstance(suite, dict) else False
-    return _check(
+    return gate_check(
         "synthetic_suite", "contract", severity, success, True, "==",
         fail_closed=True,
         why="the synthetic table breaks expectations derived from the real table",
@@ -190,7 +190,7 @@ def _fidelity_checks(metrics: dict[str, Any], cfg: GateConfig) -> list[dict[str,
          "Train longer or try another model."),
     ]
     return [
-        _check(
+        gate_check(
             name, "fidelity", "warn", _number(_get(metrics, *path)), threshold, op,
             fail_closed=False, why=why, fix=fix,
             missing_reason=_error_of(metrics, *path[:2]) or "the score could not be computed",

@@ -58,7 +58,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from synthpipe.errors import ModelError
-from synthpipe.models._nn import MLP, ClassEmbedding, timestep_embedding
+from synthpipe.models._nn import MLP, ClassEmbedding, DiscreteSpans, timestep_embedding
 
 logger = logging.getLogger(__name__)
 
@@ -98,13 +98,6 @@ def linear_betas(num_timesteps: int) -> torch.Tensor:
     scale = 1000 / num_timesteps
     return torch.linspace(scale * 1e-4, min(scale * 0.02, _MAX_BETA), num_timesteps,
                           dtype=torch.float64)
-
-
-def _exp_floor(x: torch.Tensor) -> torch.Tensor:
-    """``exp(max(x, -80))``: below ``exp(-87)`` float32 goes subnormal, and subnormal results
-    make ``exp`` some 30 times slower on x86 CPUs; ``exp(-80)`` is 2e-35, i.e. zero for every
-    sum it enters."""
-    return torch.exp(x.clamp(min=-80.0))
 
 
 def log1mexp(a: torch.Tensor) -> torch.Tensor:
@@ -234,50 +227,26 @@ class GaussianMultinomialDiffusion:
         self.log_abar = log_abar.float().to(dev)
         # Float64 copy on the CPU for the per-step scalars of the sampler (no device syncs).
         self._log_abar64 = log_abar
-        # Per categorical dim: its block index, 1/K and log K of its block; per block its offset.
-        sizes_t = torch.tensor(sizes, dtype=torch.long, device=dev)
-        self.block_id = torch.repeat_interleave(torch.arange(self.n_blocks, device=dev), sizes_t)
-        self.offsets = torch.cumsum(sizes_t, 0) - sizes_t
-        self.block_size = sizes_t.float()
-        self.log_k = torch.log(self.block_size)[self.block_id]
-        self.inv_k = (1.0 / self.block_size)[self.block_id]
-        blocks = torch.arange(self.n_blocks, device=dev)
-        self.membership = (self.block_id[:, None] == blocks).float()
+        # Per-block reductions (max, sum, logsumexp, softmax) are the DiscreteSpans ones; per
+        # categorical dim: 1/K and log K of its block.
+        self.spans = DiscreteSpans(sizes).to(dev)
+        self.offsets = self.spans.offsets
+        self.block_size = torch.tensor(sizes, dtype=torch.float32, device=dev)
+        self.log_k = torch.log(self.block_size)[self.spans.span_id]
+        self.inv_k = (1.0 / self.block_size)[self.spans.span_id]
 
     # ----------------------------------------------------------------- block-wise helpers
     def _expand(self, v: torch.Tensor) -> torch.Tensor:
         """Per-block values ``(n, n_blocks)`` -> per-dim values ``(n, n_categorical)``."""
-        return v.index_select(1, self.block_id)
-
-    def _segment_max(self, x: torch.Tensor) -> torch.Tensor:
-        init = torch.full((x.shape[0], self.n_blocks), -torch.inf, dtype=x.dtype, device=x.device)
-        return init.scatter_reduce(1, self.block_id.expand(x.shape[0], -1), x, reduce="amax",
-                                   include_self=True)
-
-    def _segment_sum(self, x: torch.Tensor) -> torch.Tensor:
-        # A product with the (dims x blocks) membership matrix: one BLAS call (also in the
-        # backward pass), cheaper than a scatter on CPU and GPU alike. Normalizers must not be
-        # summed in bf16, so autocast is switched off around it.
-        if torch.is_autocast_enabled(x.device.type):
-            with torch.autocast(device_type=x.device.type, enabled=False):
-                return x.float() @ self.membership
-        return x @ self.membership
-
-    def block_logsumexp(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-block ``logsumexp`` of ``(n, n_categorical)`` values -> ``(n, n_blocks)``."""
-        # Subtracting the (detached) block max keeps exp() in range; it changes neither the
-        # value nor the gradient of logsumexp.
-        m = self._segment_max(x.detach())
-        return m + torch.log(self._segment_sum(_exp_floor(x - self._expand(m))))
+        return self.spans.expand(v)
 
     def block_log_softmax(self, logits: torch.Tensor) -> torch.Tensor:
         """Normalize logits within each one-hot block (log-probabilities)."""
-        return logits - self._expand(self.block_logsumexp(logits))
+        return self.spans.log_softmax(logits)
 
     def block_softmax(self, logits: torch.Tensor) -> torch.Tensor:
         """Per-block probabilities of ``logits``."""
-        e = _exp_floor(logits - self._expand(self._segment_max(logits)))
-        return e / self._expand(self._segment_sum(e))
+        return self.spans.softmax(logits)
 
     def sample_weights(self, w: torch.Tensor, generator: torch.Generator | None = None
                        ) -> torch.Tensor:
@@ -374,7 +343,7 @@ class GaussianMultinomialDiffusion:
         prior = x0 * torch.exp(log_a_s) - self.inv_k * torch.expm1(log_a_s)
         like = x_t * torch.exp(log_a_ts) - self.inv_k * torch.expm1(log_a_ts)
         w = prior * like
-        return w / self._expand(self._segment_sum(w))
+        return w / self._expand(self.spans.segment_sum(w))
 
     def reverse_weights_cat(self, logits: torch.Tensor, x_t: torch.Tensor, t: int, s: int
                             ) -> torch.Tensor:

@@ -55,12 +55,23 @@ class MLP(nn.Module):
         return self.net(x)
 
 
+def exp_floor(x: torch.Tensor) -> torch.Tensor:
+    """``exp(max(x, -80))``: below ``exp(-87)`` float32 goes subnormal, and subnormal results
+    make ``exp`` some 30 times slower on x86 CPUs; ``exp(-80)`` is 2e-35, i.e. zero for every
+    sum it enters."""
+    return torch.exp(x.clamp(min=-80.0))
+
+
 class DiscreteSpans(nn.Module):
     """Operations on the concatenated one-hot spans of the encoded table.
 
     Inputs are ``(batch, sum(category_sizes))`` logits (the discrete block only, i.e.
-    ``x[:, n_continuous:]``). Spans of equal width are processed together as a
-    ``(batch, n_spans, width)`` view.
+    ``x[:, n_continuous:]``). Normalizing within spans (softmax, log-softmax, cross-entropy) is
+    done with dense ops only: a per-span maximum (no gradient), one elementwise ``exp`` over the
+    whole block and one product with the ``(width x n_spans)`` membership matrix for the per-span
+    sums. That is one BLAS call forward and backward instead of a gather and a scatter per
+    group of spans, which dominated a training step on CPU. Picking categories (argmax,
+    sampling) groups spans of equal width as a ``(batch, n_spans, width)`` view.
 
     Args:
         category_sizes: Width of each discrete span, in layout order.
@@ -73,43 +84,86 @@ class DiscreteSpans(nn.Module):
         offsets = [0]
         for s in self.category_sizes:
             offsets.append(offsets[-1] + s)
+        sizes_t = torch.tensor(self.category_sizes, dtype=torch.long)
+        span_id = torch.repeat_interleave(torch.arange(self.n_spans), sizes_t)
+        # Buffers are not persistent: derived from category_sizes, so never part of a saved
+        # state.
+        self.register_buffer("span_id", span_id, persistent=False)
+        self.register_buffer("offsets", torch.tensor(offsets[:-1], dtype=torch.long),
+                             persistent=False)
+        self.register_buffer("membership",
+                             (span_id[:, None] == torch.arange(self.n_spans)).float(),
+                             persistent=False)
         self.sizes = sorted(set(self.category_sizes))
         for size in self.sizes:
             starts = [o for o, s in zip(offsets, self.category_sizes, strict=False) if s == size]
             idx = torch.tensor(starts, dtype=torch.long)[:, None] + torch.arange(size)[None, :]
-            # Not persistent: derived from category_sizes, so never part of a saved state.
             self.register_buffer(f"idx_{size}", idx, persistent=False)
             which = [i for i, s in enumerate(self.category_sizes) if s == size]
             self.register_buffer(f"spans_{size}", torch.tensor(which, dtype=torch.long),
                                  persistent=False)
-
-    def _groups(self) -> list[torch.Tensor]:
-        return [getattr(self, f"idx_{s}") for s in self.sizes]
 
     @property
     def n_spans(self) -> int:
         """Number of discrete spans."""
         return len(self.category_sizes)
 
-    def _map(self, logits: torch.Tensor, fn) -> torch.Tensor:
-        out = torch.empty_like(logits)
-        for idx in self._groups():
-            out[:, idx.reshape(-1)] = fn(logits[:, idx]).reshape(logits.shape[0], -1)
-        return out
+    # ------------------------------------------------------------ per-span reductions
+    def expand(self, v: torch.Tensor) -> torch.Tensor:
+        """Per-span values ``(batch, n_spans)`` -> per-column values ``(batch, width)``."""
+        return v.index_select(1, self.span_id)
+
+    def segment_max(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-span maximum of ``(batch, width)`` values -> ``(batch, n_spans)``."""
+        init = torch.full((x.shape[0], self.n_spans), -torch.inf, dtype=x.dtype,
+                          device=x.device)
+        return init.scatter_reduce(1, self.span_id.expand(x.shape[0], -1), x, reduce="amax",
+                                   include_self=True)
+
+    def segment_sum(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-span sum of ``(batch, width)`` values -> ``(batch, n_spans)``, in float32.
+
+        A product with the membership matrix; normalizers must not be summed in bf16, so
+        autocast is switched off around it.
+        """
+        if torch.is_autocast_enabled(x.device.type):
+            with torch.autocast(device_type=x.device.type, enabled=False):
+                return x.float() @ self.membership
+        return x @ self.membership
+
+    def logsumexp(self, logits: torch.Tensor) -> torch.Tensor:
+        """Per-span ``logsumexp`` -> ``(batch, n_spans)``."""
+        # Subtracting the (detached) span max keeps exp() in range; it changes neither the
+        # value nor the gradient of logsumexp.
+        m = self.segment_max(logits.detach())
+        return m + torch.log(self.segment_sum(exp_floor(logits - self.expand(m))))
 
     def log_softmax(self, logits: torch.Tensor) -> torch.Tensor:
         """Per-span log-probabilities, same shape as ``logits``."""
-        return self._map(logits, lambda v: F.log_softmax(v, dim=-1))
+        return logits - self.expand(self.logsumexp(logits))
 
     def softmax(self, logits: torch.Tensor) -> torch.Tensor:
         """Per-span probabilities, same shape as ``logits``."""
-        return self._map(logits, lambda v: F.softmax(v, dim=-1))
+        e = exp_floor(logits - self.expand(self.segment_max(logits.detach())))
+        return e / self.expand(self.segment_sum(e))
 
     def cross_entropy(self, logits: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
-        """Sum over spans of the cross-entropy of ``onehot`` under ``logits``; shape (batch,)."""
+        """Sum over spans of the cross-entropy of ``onehot`` under ``logits``; shape (batch,).
+
+        ``onehot`` has exactly one 1 per span, so the sum is ``sum(logsumexp) - <logits,
+        onehot>``: no per-column log-softmax is formed.
+        """
         if not self.category_sizes:
             return logits.new_zeros(logits.shape[0])
-        return -(self.log_softmax(logits) * onehot).sum(dim=1)
+        return self.logsumexp(logits).sum(1) - (logits * onehot).sum(1)
+
+    # ------------------------------------------------------------ picking categories
+    def _map(self, logits: torch.Tensor, fn) -> torch.Tensor:
+        out = torch.empty_like(logits)
+        for size in self.sizes:
+            idx = getattr(self, f"idx_{size}")
+            out[:, idx.reshape(-1)] = fn(logits[:, idx]).reshape(logits.shape[0], -1)
+        return out
 
     def argmax_onehot(self, logits: torch.Tensor) -> torch.Tensor:
         """One-hot of each span's most likely category."""

@@ -213,7 +213,7 @@ def test_sampler_step_in_probability_space_equals_log_space_posterior(t, s):
     logits = torch.randn(n, sum(sizes), generator=g) * 3
     xt = torch.cat([_onehot(torch.randint(0, k, (n,), generator=g), k) for k in sizes], 1)
     w = d.reverse_weights_cat(logits, xt, t, s)
-    probs = w / d._expand(d._segment_sum(w))
+    probs = w / d._expand(d.spans.segment_sum(w))
     log_post = d.q_posterior_cat(d.block_log_softmax(logits), d.to_log_onehot(xt),
                                  torch.full((n,), t), torch.full((n,), s))
     torch.testing.assert_close(probs, torch.exp(log_post), atol=1e-5, rtol=1e-4)

@@ -122,3 +122,20 @@ def test_default_budget_targets_a_fixed_number_of_steps():
     for n in (1_000, 16_000, 1_000_000):
         steps = TVAE.default_epochs(n) * np.ceil(n / TVAE.default_batch_size(n))
         assert 2_000 <= steps <= 4_000, n
+
+
+def test_discrete_spans_stay_finite_and_exact_when_spans_differ_in_scale():
+    # One span's logits near +500, the next near -500: a shared (row-wide) shift would
+    # underflow the second span's normalizer to zero; the per-span maximum must not.
+    sizes = [2, 3]
+    spans = DiscreteSpans(sizes)
+    logits = torch.tensor([[500.0, 499.0, -500.0, -501.0, -503.0]], requires_grad=True)
+    onehot = torch.tensor([[1.0, 0.0, 0.0, 1.0, 0.0]])
+    ce = spans.cross_entropy(logits, onehot)
+    ref = (torch.nn.functional.cross_entropy(logits[:, :2], torch.tensor([0]))
+           + torch.nn.functional.cross_entropy(logits[:, 2:], torch.tensor([1])))
+    torch.testing.assert_close(ce, ref.reshape(1))
+    ce.sum().backward()
+    assert torch.isfinite(logits.grad).all()
+    # Gradient of a cross-entropy is softmax - onehot, span by span.
+    torch.testing.assert_close(logits.grad, spans.softmax(logits.detach()) - onehot)

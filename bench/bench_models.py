@@ -5,30 +5,58 @@ Every model runs in its own subprocess (so its peak RSS is its own), in this ord
 CTGAN last (the slowest, so a deadline loses the least). For each: fit wall time, rows/s sampled
 unconditionally and for the minority class (">50K"), peak RSS, sdmetrics column shapes and pair
 trends, detection AUC (each with the real holdout's own score as reference) and
-train-on-synthetic-test-on-real ROC-AUC / F1 on adult_test.csv. The run also measures the
-machine's float32 matmul throughput with torch, and estimates each synthpipe torch model's
-training throughput as a share of it from its Linear layer sizes.
+train-on-synthetic-test-on-real ROC-AUC / F1 on adult_test.csv.
+
+Throughput, measured (not estimated):
+
+- the machine's float32 matmul rate (1024x1024 square and 4096x256 @ 256x256), measured with
+  torch before every repeat;
+- training FLOP/s of the synthpipe torch models (tvae, tabddpm, flow; ctgan trains inside the
+  ctgan package and is not measured): ``synthpipe.models.base.train`` is wrapped so that, before
+  the real loop, ``torch.utils.flop_counter.FlopCounterMode`` counts one forward+backward of the
+  model's loss on one training batch and one no-grad forward (a validation batch), under
+  ``torch.random.fork_rng`` so the training's random stream is unchanged. Total FLOPs =
+  steps x FLOPs/step + epochs x validation forward FLOPs; divided by the loop's wall time. The
+  counter sees matmuls and convolutions only (not elementwise ops or the optimizer), so this is
+  the matmul work the loop did per second, comparable with the matmul rate;
+- sampling FLOP/s of the same models: the network-level ``_sample`` hook (no table decoding),
+  with class labels drawn from the class prior as ``sample()`` does for unconditional rows:
+  FLOPs counted on 2,048 rows, wall time of 16,384 rows (median of 3).
 
 Usage::
 
     OMP_WAIT_POLICY=PASSIVE .venv/bin/python bench/bench_models.py \
-        --out docs/bench_models.json --deadline-seconds 2400
+        --out docs/bench_models.json --deadline-seconds 2400 --repeats 3
+    .venv/bin/python bench/bench_models.py --report --out docs/bench_models.json
 
-Results are written to ``--out`` after every model, so a killed run keeps what finished.
-``--report`` prints markdown tables from an existing JSON file.
+``--repeats N`` runs the whole model list N times, round-robin (every model once, then every
+model again...). Each run is kept in ``runs[model]``; ``models[model]`` is the run with the
+median fit time plus ``repeats`` (per-metric lists over the successful runs), and the report
+shows medians. ``--params tvae='{"epochs": 50}'`` (repeatable) passes constructor overrides to
+a synthpipe model. ``--smoke`` is a seconds-long check of the script itself: 2,000 training,
+500 holdout and 1,000 test rows, 2 epochs, short matmul timing, sampling timed on 2,048 rows,
+peers other than SDV GaussianCopula skipped; its numbers mean nothing.
+
+Results are written to ``--out`` after every model, so a killed run keeps what finished; the
+deadline applies to the whole run. ``--report`` prints markdown tables from an existing JSON
+file (documents written before ``--repeats`` existed count as one run per model).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import os
 import resource
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +71,39 @@ MINORITY = ">50K"
 OURS = ["tvae", "ctgan", "tabddpm", "flow"]
 PEERS = ["sdv_gaussiancopula", "sdv_tvae", "ctgan_pkg_tvae", "sdv_ctgan"]
 ALL_MODELS = OURS + PEERS
+
+
+def is_ours(name: str) -> bool:
+    """A synthpipe model, or a budget variant of one (``flow@20``: flow with 20 epochs)."""
+    return name.partition("@")[0] in OURS
+
+
+def model_name(text: str) -> str:
+    """argparse type of a model entry: a known model, or ``OURS@EPOCHS`` (a budget variant)."""
+    base, sep, epochs = text.partition("@")
+    if text in ALL_MODELS or (sep and base in OURS and epochs.isdigit() and int(epochs) > 0):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"unknown model {text!r}: use one of {', '.join(ALL_MODELS)}, or a synthpipe model "
+        "with an epoch budget such as flow@20")
 HOLDOUT_SHARE = 0.2
 MINORITY_ROWS = 5000
 # SDV conditional sampling (and rejection sampling for ctgan's TVAE) gets this long at most.
 CONDITIONAL_LIMIT_S = 60.0
+# Network-level sampling throughput: FLOPs counted on this many rows, time measured on
+# SAMPLING_TIMED_ROWS rows, SAMPLING_TIMINGS times (median kept).
+SAMPLING_COUNTED_ROWS = 2048
+SAMPLING_TIMED_ROWS = 16384
+SAMPLING_TIMINGS = 3
+MATMUL_SECONDS = 3.0
+# --smoke: tiny data, 2 epochs, short matmul timing, only the cheap peer.
+SMOKE_ROWS = {"train": 2000, "holdout": 500, "test": 1000}
+SMOKE_EPOCHS = 2
+SMOKE_MATMUL_SECONDS = 0.5
+SMOKE_PEERS = ["sdv_gaussiancopula"]
+SMOKE_SAMPLING_TIMED_ROWS = 2048
+# Efficiency target: training and sampling FLOP/s at least this share of the matmul rate.
+EFFICIENCY_TARGET = 0.5
 
 
 class _Timeout(Exception):
@@ -57,8 +114,11 @@ def _alarm(_signum, _frame):
     raise _Timeout
 
 
-def load_data(seed: int = 0):
-    """Adult train/holdout split (80/20, seeded), the real test set and detected metadata."""
+def load_data(seed: int = 0, smoke: bool = False):
+    """Adult train/holdout split (80/20, seeded), the real test set and detected metadata.
+
+    With ``smoke`` only the first SMOKE_ROWS rows of each part are kept.
+    """
     from synthpipe.io import read_table
     from synthpipe.metadata import detect_metadata
 
@@ -67,10 +127,16 @@ def load_data(seed: int = 0):
     metadata = detect_metadata(df)
     holdout = df.sample(frac=HOLDOUT_SHARE, random_state=seed)
     train = df.drop(index=holdout.index).reset_index(drop=True)
-    return train, holdout.reset_index(drop=True), test, metadata
+    holdout = holdout.reset_index(drop=True)
+    if smoke:
+        train = train.head(SMOKE_ROWS["train"])
+        holdout = holdout.head(SMOKE_ROWS["holdout"])
+        test = test.head(SMOKE_ROWS["test"]).reset_index(drop=True)
+    return train, holdout, test, metadata
 
 
-def matmul_gflops(size: int = 1024, batch: int | None = None, seconds: float = 3.0) -> float:
+def matmul_gflops(size: int = 1024, batch: int | None = None,
+                  seconds: float = MATMUL_SECONDS) -> float:
     """Float32 matmul throughput in GFLOP/s (``size`` square, or ``batch`` x size x size)."""
     import torch
 
@@ -88,24 +154,156 @@ def matmul_gflops(size: int = 1024, batch: int | None = None, seconds: float = 3
     return 2.0 * rows * size * size * n / elapsed / 1e9
 
 
-def _linear_macs(modules) -> int:
-    """Multiply-adds per row through every Linear layer of ``modules``."""
+# ---------------------------------------------------------------------------- FLOP counting
+
+
+def _count_flops(fn: Callable[[], Any]) -> int:
+    """FLOPs that torch's FlopCounterMode sees in ``fn()`` (matmuls and convolutions).
+
+    Runs under ``torch.random.fork_rng`` so that random draws inside ``fn`` leave the global
+    random state as it was.
+    """
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with torch.random.fork_rng(), counter:
+        fn()
+    return int(counter.get_total_flops())
+
+
+def _split_sizes(n: int, val_fraction: float) -> tuple[int, int]:
+    """(n_train, n_val) exactly as :func:`synthpipe.training.train` splits ``n`` rows."""
+    n_val = int(round(n * val_fraction)) if val_fraction > 0 else 0
+    if n_val < 1 or n - n_val < 1:
+        n_val = 0
+    return n - n_val, n_val
+
+
+@contextlib.contextmanager
+def _training_flops(record: dict[str, Any]) -> Iterator[None]:
+    """Within the block, measure the FLOP throughput of synthpipe's training loop.
+
+    Patches ``synthpipe.models.base.train`` (the name the models' ``_train`` calls) with a
+    wrapper that counts one training step's FLOPs (forward + backward of ``loss_fn`` on the
+    first batch, model in train mode) and one validation forward's (no grad, eval mode), runs
+    the real loop, and fills ``record`` with the totals and GFLOP/s. The counting runs under
+    a forked RNG and clears the gradients it made, so the real training is unchanged.
+    """
     import torch
 
-    total = 0
-    for module in modules:
-        for layer in module.modules():
-            if isinstance(layer, torch.nn.Linear):
-                total += layer.in_features * layer.out_features
-    return total
+    from synthpipe.models import base
+
+    real_train = base.train
+
+    def counted_train(model, loss_fn, x, cond, cfg, device, progress=None, generator=None):
+        n_train, n_val = _split_sizes(int(x.shape[0]), cfg.val_fraction)
+        bs = min(cfg.batch_size, n_train)
+        xb = x[:bs].to(device=device, dtype=torch.float32)
+        cb = cond[:bs].to(device=device, dtype=torch.long) if cond is not None else None
+        was_training = model.training
+
+        def train_step():
+            loss_fn(model, xb, cb).reshape(()).backward()
+
+        def eval_forward():
+            with torch.no_grad():
+                loss_fn(model, xb, cb)
+
+        model.train()
+        step_flops = _count_flops(train_step)
+        model.zero_grad(set_to_none=True)
+        model.eval()
+        forward_flops = _count_flops(eval_forward)
+        model.train(was_training)
+
+        result = real_train(model, loss_fn, x, cond, cfg, device, progress=progress,
+                            generator=generator)
+        steps = math.ceil(n_train / bs) * result.epochs_run
+        total = steps * step_flops + result.epochs_run * forward_flops * n_val / bs
+        record.update({
+            "batch_size": bs, "n_train": n_train, "n_val": n_val,
+            "epochs_run": result.epochs_run, "steps": steps,
+            "flops_per_step": step_flops, "forward_flops_per_batch": forward_flops,
+            "total_flops": total, "train_loop_seconds": result.seconds,
+            "train_gflops": total / result.seconds / 1e9 if result.seconds > 0 else None,
+        })
+        return result
+
+    base.train = counted_train
+    try:
+        yield
+    finally:
+        base.train = real_train
 
 
-def _fit_ours(name: str, train, metadata):
+def _prior_labels(model, n: int):
+    """Class labels for ``n`` unconditional rows, drawn from the class prior as
+    ``Synthesizer.sample`` does (None for a model fitted without a target)."""
+    import torch
+
+    if model.target_ is None:
+        return None
+    prior = torch.tensor(model.class_prior_, dtype=torch.float64)
+    gen = torch.Generator().manual_seed(0)
+    labels = torch.multinomial(prior, n, replacement=True, generator=gen)
+    return labels.to(model.device_)
+
+
+def _sampling_flops(model, timed_rows: int = SAMPLING_TIMED_ROWS) -> dict[str, Any]:
+    """Network-level sampling throughput of a fitted synthpipe torch model.
+
+    Calls the model's ``_sample(n, cond, generator)`` hook the way ``Synthesizer.sample`` does
+    for one batch (eval mode, no grad, a generator on the model's device, prior-drawn labels
+    when the model has a target): FLOPs counted on SAMPLING_COUNTED_ROWS rows, wall time of
+    ``timed_rows`` rows (median of SAMPLING_TIMINGS calls, without the counter).
+    """
+    import torch
+
+    def call(n: int, cond) -> None:
+        gen = torch.Generator(device=model.device_).manual_seed(0)
+        with torch.no_grad():
+            model._sample(n, cond, gen)
+
+    for module in model._modules().values():
+        module.eval()
+    counted = _prior_labels(model, SAMPLING_COUNTED_ROWS)
+    flops = _count_flops(lambda: call(SAMPLING_COUNTED_ROWS, counted))
+    timed = _prior_labels(model, timed_rows)
+    seconds = []
+    for _ in range(SAMPLING_TIMINGS):
+        t0 = time.perf_counter()
+        call(timed_rows, timed)
+        seconds.append(time.perf_counter() - t0)
+    per_row = flops / SAMPLING_COUNTED_ROWS
+    median_s = statistics.median(seconds)
+    return {
+        "labels": "drawn from the class prior" if counted is not None else "none (no target)",
+        "rows_counted": SAMPLING_COUNTED_ROWS, "flops_per_row": per_row,
+        "rows_timed": timed_rows, "seconds": seconds, "seconds_median": median_s,
+        "gflops": per_row * timed_rows / median_s / 1e9,
+    }
+
+
+# ---------------------------------------------------------------------------- fitting
+
+
+def _fit_ours(name: str, train, metadata, params: dict[str, Any],
+              sampling_rows: int = SAMPLING_TIMED_ROWS):
+    """Fit a synthpipe model (``params`` override its constructor defaults) and, for the
+    torch models trained by synthpipe's loop, measure training and sampling FLOP/s (the
+    latter timed on ``sampling_rows`` rows)."""
     from synthpipe.models import create_model
 
-    model = create_model(name, seed=0)
+    base, _, epochs = name.partition("@")
+    if epochs:
+        params = {"epochs": int(epochs), **params}
+    model = create_model(base, seed=0, **params)
+    measure = base != "ctgan"  # CTGAN trains inside the ctgan package: not measured.
+    flops: dict[str, Any] = {}
     t0 = time.perf_counter()
-    model.fit(train, metadata, target=TARGET)
+    with _training_flops(flops) if measure else contextlib.nullcontext():
+        model.fit(train, metadata, target=TARGET)
     fit_s = time.perf_counter() - t0
 
     def sample(n):
@@ -116,6 +314,7 @@ def _fit_ours(name: str, train, metadata):
         return out, "native conditional sampling"
 
     info: dict[str, Any] = {
+        "params": params,
         "epochs": getattr(model, "epochs_", None),
         "batch_size": getattr(model, "batch_size_", None),
     }
@@ -123,9 +322,9 @@ def _fit_ours(name: str, train, metadata):
     if result is not None:
         info["epochs_run"] = result.epochs_run
         info["train_loop_seconds"] = result.seconds
-    if name != "ctgan":
-        # CTGAN trains inside the ctgan package (discriminator not exposed): not estimated.
-        info["linear_macs_per_row"] = _linear_macs(model._modules().values())
+    if measure:
+        info["training_flops"] = flops
+        info["sampling_flops"] = _sampling_flops(model, sampling_rows)
     return fit_s, sample, sample_minority, info
 
 
@@ -205,24 +404,33 @@ def _fit_ctgan_pkg_tvae(name: str, train, metadata):
     return fit_s, sample, sample_minority, info
 
 
-def run_one(name: str, out_path: Path) -> None:
-    """Fit, time, sample and evaluate one model; write its result JSON to ``out_path``."""
+def run_one(name: str, out_path: Path, smoke: bool = False,
+            params: dict[str, Any] | None = None) -> None:
+    """Fit, time, sample and evaluate one model; write its result JSON to ``out_path``.
+
+    ``params`` are constructor overrides for a synthpipe model (``smoke`` adds 2 epochs unless
+    they set ``epochs`` themselves); peers take none.
+    """
     import torch
 
     from synthpipe.evaluation import fidelity_report, utility_report
     from synthpipe.evaluation.utility import jsonable
 
     res: dict[str, Any] = {"model": name, "torch_threads": torch.get_num_threads(),
-                           "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
-    train, holdout, test, metadata = load_data()
+                           "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+                           "smoke": smoke}
+    train, holdout, test, metadata = load_data(smoke=smoke)
     res["rows"] = {"train": len(train), "holdout": len(holdout), "test": len(test)}
-    if name in OURS:
-        fitter = _fit_ours
+    if is_ours(name):
+        params = {**({"epochs": SMOKE_EPOCHS} if smoke else {}), **(params or {})}
+        res["params"] = params
+        fitted = _fit_ours(name, train, metadata, params, sampling_rows=(
+            SMOKE_SAMPLING_TIMED_ROWS if smoke else SAMPLING_TIMED_ROWS))
     elif name.startswith("sdv_"):
-        fitter = _fit_sdv
+        fitted = _fit_sdv(name, train, metadata)
     else:
-        fitter = _fit_ctgan_pkg_tvae
-    fit_s, sample, sample_minority, info = fitter(name, train, metadata)
+        fitted = _fit_ctgan_pkg_tvae(name, train, metadata)
+    fit_s, sample, sample_minority, info = fitted
     res["fit_seconds"] = fit_s
     res["info"] = info
 
@@ -268,17 +476,124 @@ def run_one(name: str, out_path: Path) -> None:
     out_path.write_text(json.dumps(jsonable(res), indent=2))
 
 
+# ---------------------------------------------------------------------------- running
+
+
 def _write(out: Path, doc: dict) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(doc, indent=2))
 
 
-def run_all(models: list[str], out: Path, deadline_s: float) -> dict:
-    """Run each model in a subprocess in order, stopping children that pass the deadline."""
+def _get(d: Any, *keys: str) -> Any:
+    """``d[k1][k2]...``, or None when a level is missing."""
+    for key in keys:
+        try:
+            d = d[key]
+        except (KeyError, TypeError, IndexError):
+            return None
+    return d
+
+
+def _minority_ratio(r: dict) -> float | None:
+    """Minority-class rows/s over unconditional rows/s of one run."""
+    mrate = _get(r, "sample_minority", "rows_per_s")
+    unc = _get(r, "sample_unconditional", "rows_per_s")
+    return mrate / unc if mrate is not None and unc else None
+
+
+# Per-run numbers the report shows; each is kept per repeat and reported as a median.
+METRICS: dict[str, Callable[[dict], Any]] = {
+    "fit_seconds": lambda r: r.get("fit_seconds"),
+    "sample_rows_per_s": lambda r: _get(r, "sample_unconditional", "rows_per_s"),
+    "minority_rows_per_s": lambda r: _get(r, "sample_minority", "rows_per_s"),
+    "minority_ratio": _minority_ratio,
+    "peak_rss_mb": lambda r: r.get("peak_rss_mb_fit_sample"),
+    "column_shapes": lambda r: _get(r, "fidelity", "column_shapes", "synthetic"),
+    "pair_trends": lambda r: _get(r, "fidelity", "pair_trends", "synthetic"),
+    "detection": lambda r: _get(r, "fidelity", "detection", "synthetic"),
+    "tstr_auc": lambda r: _get(r, "utility", "metrics", "roc_auc", "synthetic"),
+    "tstr_f1": lambda r: _get(r, "utility", "metrics", "f1", "synthetic"),
+    "train_gflops": lambda r: _get(r, "info", "training_flops", "train_gflops"),
+    "sampling_gflops": lambda r: _get(r, "info", "sampling_flops", "gflops"),
+    # The real data's own scores (the reference row).
+    "holdout_column_shapes": lambda r: _get(r, "fidelity", "column_shapes", "holdout"),
+    "holdout_pair_trends": lambda r: _get(r, "fidelity", "pair_trends", "holdout"),
+    "holdout_detection": lambda r: _get(r, "fidelity", "detection", "holdout"),
+    "real_tstr_auc": lambda r: _get(r, "utility", "metrics", "roc_auc", "real"),
+    "real_tstr_f1": lambda r: _get(r, "utility", "metrics", "f1", "real"),
+}
+
+
+def _median(values) -> float | None:
+    """Median of the values that are not None (None if there are none)."""
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def summarize(runs: list[dict]) -> dict:
+    """One model's entry in ``doc["models"]``: the successful run with the median fit time
+    (the lower one of two middles; the last run when none succeeded) plus ``repeats``, the
+    per-metric lists over the successful runs."""
+    ok = [r for r in runs if r.get("status") == "ok"]
+    chosen = sorted(ok, key=lambda r: r["fit_seconds"])[(len(ok) - 1) // 2] if ok else runs[-1]
+    repeats: dict[str, Any] = {"n_ok": len(ok), "n_runs": len(runs),
+                               "statuses": [r.get("status") for r in runs]}
+    repeats.update({key: [get(r) for r in ok] for key, get in METRICS.items()})
+    return {**chosen, "repeats": repeats}
+
+
+def _measure_matmul(machine: dict, seconds: float) -> None:
+    """Append this repeat's matmul rates to ``machine`` and update their medians."""
+    for key, size, batch in (("matmul_gflops_1024", 1024, None),
+                             ("matmul_gflops_4096x256x256", 256, 4096)):
+        runs = machine.setdefault(f"{key}_runs", [])
+        runs.append(matmul_gflops(size, batch=batch, seconds=seconds))
+        machine[key] = statistics.median(runs)
+
+
+def _run_model(name: str, left_s: float, smoke: bool, params: dict[str, Any] | None) -> dict:
+    """One run of one model in a subprocess (killed after ``left_s`` seconds)."""
+    if left_s < 30:
+        return {"model": name, "status": "not run: deadline reached"}
+    if smoke and name in PEERS and name not in SMOKE_PEERS:
+        return {"model": name, "status": "not run: smoke mode skips this peer"}
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
+        tmp_path = Path(tmp.name)
+    cmd = [sys.executable, __file__, "--one", name, "--one-out", str(tmp_path)]
+    if smoke:
+        cmd.append("--smoke")
+    if params:
+        cmd += ["--params", f"{name}={json.dumps(params)}"]
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, timeout=left_s, capture_output=True, text=True, check=False)
+        if proc.returncode == 0:
+            res = {**json.loads(tmp_path.read_text()), "status": "ok"}
+        else:
+            res = {"model": name, "status": f"failed rc={proc.returncode}",
+                   "stderr_tail": proc.stderr[-2000:]}
+    except subprocess.TimeoutExpired:
+        res = {"model": name, "status": f"killed at the deadline after {left_s:.0f} s"}
+    finally:
+        tmp_path.unlink(missing_ok=True)
+    res["wall_seconds_total"] = time.perf_counter() - t0
+    return res
+
+
+def run_all(models: list[str], out: Path, deadline_s: float, repeats: int = 1,
+            smoke: bool = False, params: dict[str, dict[str, Any]] | None = None) -> dict:
+    """Run the model list ``repeats`` times, round-robin, each model in a subprocess.
+
+    The matmul rate is measured before every repeat. Every run is kept in
+    ``doc["runs"][name]`` and summarized in ``doc["models"][name]`` (see :func:`summarize`);
+    the document is rewritten after every run. Runs that would start within 30 s of the
+    deadline (counted from the start of the whole run) are recorded as not run.
+    """
     import platform
 
     import torch
 
+    params = params or {}
     start = time.time()
     doc: dict[str, Any] = {
         "started_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(start)),
@@ -288,58 +603,111 @@ def run_all(models: list[str], out: Path, deadline_s: float) -> dict:
             "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         },
-        "note": "single run; the machine was shared with a concurrent test suite run",
+        "repeats": repeats,
+        "smoke": smoke,
+        "params": params,
+        "note": (f"{repeats} round-robin repeat(s); models[name] is the successful run with "
+                 "the median fit time, its 'repeats' lists every successful run's metrics "
+                 "(the report prints their medians); runs[name] holds every run"
+                 + ("; SMOKE RUN: tiny data and 2 epochs, the numbers mean nothing"
+                    if smoke else "")),
         "models": {},
+        "runs": {name: [] for name in models},
     }
-    doc["machine"]["matmul_gflops_1024"] = matmul_gflops(1024)
-    doc["machine"]["matmul_gflops_4096x256x256"] = matmul_gflops(256, batch=4096)
-    _write(out, doc)
-    for name in models:
-        left = deadline_s - (time.time() - start)
-        if left < 30:
-            doc["models"][name] = {"model": name, "status": "not run: deadline reached"}
+    matmul_s = SMOKE_MATMUL_SECONDS if smoke else MATMUL_SECONDS
+    for repeat in range(1, repeats + 1):
+        if deadline_s - (time.time() - start) >= 30:
+            _measure_matmul(doc["machine"], matmul_s)
             _write(out, doc)
-            continue
-        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
-            tmp_path = Path(tmp.name)
-        t0 = time.perf_counter()
-        try:
-            proc = subprocess.run(
-                [sys.executable, __file__, "--one", name, "--one-out", str(tmp_path)],
-                timeout=left, capture_output=True, text=True, check=False,
-            )
-            if proc.returncode == 0:
-                doc["models"][name] = {**json.loads(tmp_path.read_text()), "status": "ok"}
-            else:
-                doc["models"][name] = {"model": name, "status": f"failed rc={proc.returncode}",
-                                       "stderr_tail": proc.stderr[-2000:]}
-        except subprocess.TimeoutExpired:
-            doc["models"][name] = {"model": name,
-                                   "status": f"killed at the deadline after {left:.0f} s"}
-        doc["models"][name]["wall_seconds_total"] = time.perf_counter() - t0
-        tmp_path.unlink(missing_ok=True)
-        _write(out, doc)
+        for name in models:
+            left = deadline_s - (time.time() - start)
+            run = {**_run_model(name, left, smoke, params.get(name)), "repeat": repeat}
+            doc["runs"][name].append(run)
+            doc["models"][name] = summarize(doc["runs"][name])
+            _write(out, doc)
     doc["finished_utc"] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
     _write(out, doc)
     return doc
+
+
+# ---------------------------------------------------------------------------- report
 
 
 def _fmt(v, spec=".3f"):
     return "n/a" if v is None else format(v, spec)
 
 
-def _metric(res: dict, report: str, key: str, which: str):
-    try:
-        return res[report][key][which]
-    except (KeyError, TypeError):
-        return None
+def _ge(a, b) -> bool:
+    """``a >= b``, False when either is missing."""
+    return a is not None and b is not None and a >= b
 
 
-def _tstr(res: dict, metric: str, which: str = "synthetic"):
-    try:
-        return res["utility"]["metrics"][metric][which]
-    except (KeyError, TypeError):
-        return None
+def _best(values) -> float | None:
+    """Largest of the values that are not None (None if there are none)."""
+    return max((v for v in values if v is not None), default=None)
+
+
+def medians(r: dict) -> dict[str, Any]:
+    """Median of every METRICS number over a model's successful runs ({} if none).
+
+    Documents written before ``--repeats`` existed have no ``repeats``: their one run counts.
+    """
+    if r.get("status") != "ok":
+        return {}
+    reps = r.get("repeats") or {}
+    return {key: _median(reps[key] if key in reps else [get(r)])
+            for key, get in METRICS.items()}
+
+
+def _runs_text(r: dict) -> str:
+    """Successful runs, as "k" or "k/n" when some runs failed."""
+    reps = r.get("repeats")
+    if not reps:
+        return "1" if r.get("status") == "ok" else "0"
+    n_ok, n_runs = reps["n_ok"], reps["n_runs"]
+    return str(n_ok) if n_ok == n_runs else f"{n_ok}/{n_runs}"
+
+
+def _matmul_text(machine: dict, key: str, label: str) -> str:
+    runs = machine.get(f"{key}_runs") or []
+    spread = (f", median of {len(runs)}: " + ", ".join(f"{v:.1f}" for v in runs)
+              if len(runs) > 1 else "")
+    return f"{_fmt(machine.get(key), '.1f')} GFLOP/s ({label}{spread})"
+
+
+def _main_row(name: str, r: dict) -> str:
+    """A model's row of the main table (medians over its successful runs)."""
+    runs = _runs_text(r)
+    if r.get("status") != "ok":
+        return f"| {name} | {runs} | {r.get('status')} |" + " |" * 9
+    m = medians(r)
+    mino = r.get("sample_minority", {})
+    if m["minority_rows_per_s"] is None:
+        mtxt = mino.get("status", "n/a")
+    else:
+        mtxt = _fmt(m["minority_rows_per_s"], ",.0f")
+        if mino.get("method", "").startswith("rejection"):
+            mtxt += " (rejection)"
+    return (f"| {name} | {runs} | {_fmt(m['fit_seconds'], '.1f')} | "
+            f"{_fmt(m['sample_rows_per_s'], ',.0f')} | {mtxt} | "
+            f"{_fmt(m['minority_ratio'], '.2f')} | {_fmt(m['peak_rss_mb'], '.0f')} | "
+            f"{_fmt(m['column_shapes'])} | {_fmt(m['pair_trends'])} | "
+            f"{_fmt(m['detection'])} | {_fmt(m['tstr_auc'])} | {_fmt(m['tstr_f1'])} |")
+
+
+def _throughput_row(name: str, r: dict, shares: dict[str, float | None]) -> str:
+    """A synthpipe model's row of the measured-throughput table."""
+    if name == "ctgan":
+        return f"| {name} | not measured: trains inside the ctgan package |" + " |" * 6
+    tf = _get(r, "info", "training_flops") or {}
+    m = medians(r)
+    if not tf and m.get("sampling_gflops") is None:
+        return f"| {name} | not measured |" + " |" * 6
+    step = tf.get("flops_per_step")
+    return (f"| {name} | {tf.get('batch_size', 'n/a')} | {tf.get('steps', 'n/a')} | "
+            f"{_fmt(step / 1e9 if step is not None else None)} | "
+            f"{_fmt(m['train_gflops'], '.2f')} | {_fmt(shares.get('training'), '.1%')} | "
+            f"{_fmt(m['sampling_gflops'], '.2f')} | {_fmt(shares.get('sampling'), '.1%')} |")
 
 
 def report(doc: dict) -> str:
@@ -348,114 +716,109 @@ def report(doc: dict) -> str:
     lines = [
         f"Machine: {m['cpu_count']} cores, torch {m['torch']}, torch threads "
         f"{m['torch_threads']}, OMP_WAIT_POLICY={m['omp_wait_policy']}; float32 matmul "
-        f"{m['matmul_gflops_1024']:.1f} GFLOP/s (1024x1024), "
-        f"{m['matmul_gflops_4096x256x256']:.1f} GFLOP/s (4096x256 @ 256x256).",
+        f"{_matmul_text(m, 'matmul_gflops_1024', '1024x1024')}, "
+        f"{_matmul_text(m, 'matmul_gflops_4096x256x256', '4096x256 @ 256x256')}.",
+    ]
+    if doc.get("smoke"):
+        lines.append("SMOKE RUN (tiny data, 2 epochs): the numbers below mean nothing.")
+    lines += [
         "",
-        "| model | fit s | sample rows/s | minority rows/s | minority/uncond | peak RSS MB "
-        "| shapes | pairs | detection AUC | TSTR AUC | TSTR F1 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "Medians over each model's successful runs (column \"runs\").",
+        "",
+        "| model | runs | fit s | sample rows/s | minority rows/s | minority/uncond "
+        "| peak RSS MB | shapes | pairs | detection AUC | TSTR AUC | TSTR F1 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     ref = None
     for name, r in doc["models"].items():
-        if r.get("status") != "ok":
-            lines.append(f"| {name} | {r.get('status')} |" + " |" * 10)
-            continue
-        ref = r
-        unc = r["sample_unconditional"]["rows_per_s"]
-        mino = r["sample_minority"]
-        mrate = mino.get("rows_per_s")
-        mtxt = _fmt(mrate, ",.0f") if mrate is not None else mino["status"]
-        if mrate is not None and mino.get("method", "").startswith("rejection"):
-            mtxt += " (rejection)"
-        ratio = _fmt(mrate / unc, ".2f") if mrate is not None else "n/a"
-        lines.append(
-            f"| {name} | {r['fit_seconds']:.1f} | {unc:,.0f} | {mtxt} | {ratio} | "
-            f"{r['peak_rss_mb_fit_sample']:.0f} | "
-            f"{_fmt(_metric(r, 'fidelity', 'column_shapes', 'synthetic'))} | "
-            f"{_fmt(_metric(r, 'fidelity', 'pair_trends', 'synthetic'))} | "
-            f"{_fmt(_metric(r, 'fidelity', 'detection', 'synthetic'))} | "
-            f"{_fmt(_tstr(r, 'roc_auc'))} | {_fmt(_tstr(r, 'f1'))} |"
-        )
+        lines.append(_main_row(name, r))
+        if r.get("status") == "ok":
+            ref = medians(r)
     if ref is not None:
         lines.append(
-            f"| real holdout (reference) | | | | | | "
-            f"{_fmt(_metric(ref, 'fidelity', 'column_shapes', 'holdout'))} | "
-            f"{_fmt(_metric(ref, 'fidelity', 'pair_trends', 'holdout'))} | "
-            f"{_fmt(_metric(ref, 'fidelity', 'detection', 'holdout'))} | "
-            f"{_fmt(_tstr(ref, 'roc_auc', 'real'))} | {_fmt(_tstr(ref, 'f1', 'real'))} |"
+            f"| real holdout (reference) | | | | | | | "
+            f"{_fmt(ref['holdout_column_shapes'])} | {_fmt(ref['holdout_pair_trends'])} | "
+            f"{_fmt(ref['holdout_detection'])} | {_fmt(ref['real_tstr_auc'])} | "
+            f"{_fmt(ref['real_tstr_f1'])} |"
         )
-    lines += ["", "| model | epochs run | train loop s | Linear MACs/row | est. train GFLOP/s "
-              "| share of 1024 matmul |", "|---|---|---|---|---|---|"]
+    shares = _shares(doc)
+    lines += [
+        "",
+        "Measured throughput (FlopCounterMode: matmul/conv FLOPs; batch, steps and GFLOP/step "
+        "of the median-fit-time run; GFLOP/s are medians; shares of the median 1024x1024 "
+        "matmul rate):",
+        "",
+        "| model | batch | steps | GFLOP/step | train GFLOP/s (median) | share of 1024 matmul "
+        "| sampling GFLOP/s (median) | sampling share |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, r in doc["models"].items():
-        if r.get("status") != "ok" or name not in OURS:
-            continue
-        info = r["info"]
-        macs, secs = info.get("linear_macs_per_row"), info.get("train_loop_seconds")
-        epochs = info.get("epochs_run")
-        if macs and secs and epochs:
-            # forward + backward ~ 3 forward passes of 2 FLOPs per multiply-add, every train
-            # row once per epoch; Linear layers only, so this is a lower bound on the work.
-            flops = 6.0 * macs * epochs * r["rows"]["train"]
-            gf = flops / secs / 1e9
-            lines.append(f"| {name} | {epochs} | {secs:.1f} | {macs:,} | {gf:.2f} | "
-                         f"{gf / m['matmul_gflops_1024']:.1%} |")
-        else:
-            lines.append(f"| {name} | {_fmt(epochs, 'd') if epochs else 'n/a'} | "
-                         f"{_fmt(secs, '.1f')} | {_fmt(macs, ',') if macs else 'n/a'} "
-                         "| not measured | not measured |")
+        if is_ours(name) and r.get("status") == "ok":
+            lines.append(_throughput_row(name, r, shares.get(name, {})))
     return "\n".join(lines + [""] + target_checks(doc))
 
 
-def _shares(doc: dict) -> dict[str, float]:
-    """Estimated training GFLOP/s of our torch models as a share of the 1024 matmul rate."""
+def _shares(doc: dict) -> dict[str, dict[str, float | None]]:
+    """Median training and sampling GFLOP/s of our torch models as shares of the run's median
+    1024x1024 matmul rate: ``{model: {"training": share, "sampling": share}}``."""
+    rate = doc["machine"].get("matmul_gflops_1024")
     out = {}
-    for name in OURS:
-        r = doc["models"].get(name, {})
-        if r.get("status") != "ok":
+    for name in [k for k in doc["models"] if is_ours(k)]:
+        m = medians(doc["models"].get(name, {}))
+        if not m:
             continue
-        info = r["info"]
-        macs, secs = info.get("linear_macs_per_row"), info.get("train_loop_seconds")
-        epochs = info.get("epochs_run")
-        if macs and secs and epochs:
-            gf = 6.0 * macs * epochs * r["rows"]["train"] / secs / 1e9
-            out[name] = gf / doc["machine"]["matmul_gflops_1024"]
+        out[name] = {kind: (m[key] / rate if m[key] is not None and rate else None)
+                     for kind, key in (("training", "train_gflops"),
+                                       ("sampling", "sampling_gflops"))}
     return out
 
 
+def _share_verdict(share: dict[str, float | None]) -> str:
+    """Efficiency verdict: MET when training and sampling both reach EFFICIENCY_TARGET."""
+    parts, failed, missing = [], [], []
+    for kind in ("training", "sampling"):
+        value = share.get(kind)
+        if value is None:
+            parts.append(f"{kind} not measured")
+            missing.append(kind)
+        else:
+            parts.append(f"{kind} {value:.0%}")
+            if value < EFFICIENCY_TARGET:
+                failed.append(kind)
+    if failed:
+        verdict = f"NOT MET ({' and '.join(failed)} below {EFFICIENCY_TARGET:.0%})"
+    elif missing:
+        verdict = f"not checked ({' and '.join(missing)} not measured)"
+    else:
+        verdict = "MET"
+    return f"FLOP/s share {', '.join(parts)} -> {verdict}"
+
+
 def target_checks(doc: dict) -> list[str]:
-    """The issue's three targets, computed from the measured numbers only."""
-    ok = {k: r for k, r in doc["models"].items() if r.get("status") == "ok"}
-    ours = {k: r for k, r in ok.items() if k in OURS}
-    sdv = {k: r for k, r in ok.items() if k.startswith("sdv_")}
-    lines = ["Target checks (computed from this run):", ""]
+    """The issue's three targets, computed from the measured medians only."""
+    med = {k: medians(r) for k, r in doc["models"].items() if r.get("status") == "ok"}
+    ours = {k: m for k, m in med.items() if is_ours(k)}
+    sdv = {k: m for k, m in med.items() if k.startswith("sdv_")}
+    lines = ["Target checks (computed from this run's medians):", ""]
     if not ours:
         return lines + ["- no synthpipe model finished: no check possible"]
 
-    def shapes(r):
-        return _metric(r, "fidelity", "column_shapes", "synthetic")
-
-    def pairs(r):
-        return _metric(r, "fidelity", "pair_trends", "synthetic")
-
-    def det(r):
-        return _metric(r, "fidelity", "detection", "synthetic")
-
     if sdv:
-        best_shape = max(shapes(r) for r in sdv.values())
-        best_auc = max(_tstr(r, "roc_auc") for r in sdv.values())
-        lines.append(f"- speed: SDV's best column shapes {best_shape:.3f}, best TSTR AUC "
-                     f"{best_auc:.3f} (SDV models finished: {', '.join(sdv)}).")
-        tvae_fit = sdv["sdv_tvae"]["fit_seconds"] if "sdv_tvae" in sdv else None
-        reach = {k: r for k, r in ours.items()
-                 if shapes(r) >= best_shape and _tstr(r, "roc_auc") >= best_auc}
-        for k, r in ours.items():
-            rel = (f", {r['fit_seconds'] / tvae_fit:.2f}x SDV TVAE's fit time"
+        best_shape = _best(m["column_shapes"] for m in sdv.values())
+        best_auc = _best(m["tstr_auc"] for m in sdv.values())
+        lines.append(f"- speed: SDV's best column shapes {_fmt(best_shape)}, best TSTR AUC "
+                     f"{_fmt(best_auc)} (SDV models finished: {', '.join(sdv)}).")
+        tvae_fit = sdv.get("sdv_tvae", {}).get("fit_seconds")
+        reach = {k: m for k, m in ours.items()
+                 if _ge(m["column_shapes"], best_shape) and _ge(m["tstr_auc"], best_auc)}
+        for k, m in ours.items():
+            rel = (f", {m['fit_seconds'] / tvae_fit:.2f}x SDV TVAE's fit time"
                    if tvae_fit else "")
-            lines.append(f"  - {k}: shapes {shapes(r):.3f} "
-                         f"({'>=' if shapes(r) >= best_shape else '<'} SDV best), TSTR AUC "
-                         f"{_tstr(r, 'roc_auc'):.3f} "
-                         f"({'>=' if _tstr(r, 'roc_auc') >= best_auc else '<'} SDV best), "
-                         f"fit {r['fit_seconds']:.1f} s{rel}")
+            lines.append(
+                f"  - {k}: shapes {_fmt(m['column_shapes'])} "
+                f"({'>=' if _ge(m['column_shapes'], best_shape) else '<'} SDV best), TSTR AUC "
+                f"{_fmt(m['tstr_auc'])} ({'>=' if _ge(m['tstr_auc'], best_auc) else '<'} "
+                f"SDV best), fit {m['fit_seconds']:.1f} s{rel}")
         if not reach:
             lines.append("  - NOT MET: no synthpipe model reaches both of SDV's best scores.")
         elif tvae_fit is None:
@@ -470,47 +833,84 @@ def target_checks(doc: dict) -> list[str]:
     else:
         lines.append("- speed: no SDV model finished: not measured.")
     lines.append("- quality (shapes >= 0.97, pairs >= 0.95, detection AUC <= 0.70):")
-    for k, r in ours.items():
-        checks = [shapes(r) >= 0.97, pairs(r) >= 0.95, det(r) <= 0.70]
-        lines.append(f"  - {k}: shapes {shapes(r):.3f} {'ok' if checks[0] else 'miss'}, "
-                     f"pairs {pairs(r):.3f} {'ok' if checks[1] else 'miss'}, detection "
-                     f"{det(r):.3f} {'ok' if checks[2] else 'miss'} -> "
+    for k, m in ours.items():
+        checks = [_ge(m["column_shapes"], 0.97), _ge(m["pair_trends"], 0.95),
+                  _ge(0.70, m["detection"])]
+        lines.append(f"  - {k}: shapes {_fmt(m['column_shapes'])} "
+                     f"{'ok' if checks[0] else 'miss'}, pairs {_fmt(m['pair_trends'])} "
+                     f"{'ok' if checks[1] else 'miss'}, detection {_fmt(m['detection'])} "
+                     f"{'ok' if checks[2] else 'miss'} -> "
                      f"{'MET' if all(checks) else 'NOT MET'}")
     shares = _shares(doc)
-    lines.append("- efficiency (training >= 50% of matmul throughput; minority >= 0.5x "
+    lines.append(f"- efficiency (measured training and sampling GFLOP/s each >= "
+                 f"{EFFICIENCY_TARGET:.0%} of the 1024 matmul rate; minority >= 0.5x "
                  "unconditional rows/s):")
-    for k, r in ours.items():
-        share = shares.get(k)
-        unc = r["sample_unconditional"]["rows_per_s"]
-        mrate = r["sample_minority"].get("rows_per_s")
-        ratio = mrate / unc if mrate else None
-        share_txt = (f"{share:.0%} {'MET' if share >= 0.5 else 'NOT MET'}"
-                     if share is not None else "not measured")
+    for k, m in ours.items():
+        ratio = m["minority_ratio"]
         ratio_txt = (f"{ratio:.2f} {'MET' if ratio >= 0.5 else 'NOT MET'}"
                      if ratio is not None else "not measured")
-        lines.append(f"  - {k}: training share {share_txt}; minority/unconditional {ratio_txt}")
+        lines.append(f"  - {k}: {_share_verdict(shares.get(k, {}))}; "
+                     f"minority/unconditional {ratio_txt}")
     return lines
+
+
+# ---------------------------------------------------------------------------- command line
+
+
+def _param_item(text: str) -> tuple[str, dict[str, Any]]:
+    """Parse one ``--params NAME=JSON`` value (a synthpipe model and a JSON object)."""
+    name, sep, raw = text.partition("=")
+    if not sep or not is_ours(name):
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=JSON with NAME one of {', '.join(OURS)}, got {text!r}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"{name}: invalid JSON ({exc})") from exc
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"{name}: expected a JSON object, got {raw!r}")
+    return name, value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=ALL_MODELS, choices=ALL_MODELS)
+    parser.add_argument("--models", nargs="+", default=ALL_MODELS, type=model_name,
+                        help="models to run; OURS@EPOCHS (e.g. flow@20) is a budget variant")
     parser.add_argument("--out", type=Path, default=Path("docs/bench_models.json"))
     parser.add_argument("--deadline-seconds", type=float, default=3600.0,
-                        help="stop (and kill a running model) after this many seconds")
+                        help="stop the whole run (and kill a running model) after this long")
+    parser.add_argument("--repeats", type=_positive_int, default=1,
+                        help="run the model list this many times, round-robin")
+    parser.add_argument("--params", type=_param_item, action="append", default=[],
+                        metavar="NAME=JSON",
+                        help="constructor overrides for a synthpipe model, e.g. "
+                             "tvae='{\"epochs\": 50}' (repeatable)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="seconds-long check of the script: tiny data, 2 epochs")
     parser.add_argument("--report", action="store_true",
                         help="print markdown tables from --out instead of running")
-    parser.add_argument("--one", choices=ALL_MODELS, help=argparse.SUPPRESS)
+    parser.add_argument("--one", type=model_name, help=argparse.SUPPRESS)
     parser.add_argument("--one-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    params: dict[str, dict[str, Any]] = {}
+    for name, value in args.params:
+        params.setdefault(name, {}).update(value)
     if args.one:
-        run_one(args.one, args.one_out)
+        run_one(args.one, args.one_out, smoke=args.smoke, params=params.get(args.one))
         return
     if args.report:
         sys.stdout.write(report(json.loads(args.out.read_text())) + "\n")
         return
-    doc = run_all(args.models, args.out, args.deadline_seconds)
+    doc = run_all(args.models, args.out, args.deadline_seconds, repeats=args.repeats,
+                  smoke=args.smoke, params=params)
     sys.stdout.write(report(doc) + "\n")
 
 

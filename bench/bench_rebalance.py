@@ -3,15 +3,22 @@
 For each model and table: train on the real training split, sample a rebalanced synthetic set
 (the minority class at ``--share``), and score a gradient-boosting fraud model on the real
 holdout when trained on (a) the real training rows, (b) the rebalanced synthetic rows, (c) real
-rows plus synthetic minority rows. Also times minority-class sampling against unconditional
+rows plus synthetic minority rows. Also: within-class fidelity of the synthetic minority rows
+(column shapes, pair trends and detection AUC of real minority vs synthetic minority, with the
+real holdout's minority rows as reference), and minority-class sampling against unconditional
 sampling (rows/s, median of ``--repeats`` runs, in the same process).
+
+``--seeds N`` fits every model N times (model seeds 0..N-1, same data split, same classifier
+seed) and the table shows medians over the seeds; every seed's numbers are in the JSON.
 
 Usage::
 
     python bench/bench_rebalance.py --tables claims bank --models tvae ctgan tabddpm flow \
-        --out docs/bench_rebalance.json
+        --seeds 3 --out docs/bench_rebalance.json
+    python bench/bench_rebalance.py --report --out docs/bench_rebalance.json
 
-Writes a JSON file with every number, and prints a markdown table for docs/benchmarks.md.
+Writes the JSON file after every fit (a killed run keeps what finished), and prints a markdown
+table for docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -29,7 +36,13 @@ import pandas as pd  # noqa: E402
 
 from synthpipe.config import SAMPLE_TABLE, load_config  # noqa: E402
 from synthpipe.evaluation.downstream import downstream_report  # noqa: E402
-from synthpipe.pipeline import ingest, model_columns, protect, split  # noqa: E402
+from synthpipe.pipeline import (  # noqa: E402
+    ingest,
+    model_columns,
+    protect,
+    split,
+    within_class_fidelity,
+)
 from synthpipe.rebalance import augment_counts, plan_counts, sample_counts  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -50,7 +63,10 @@ def rows_per_second(fn, n: int, repeats: int) -> float:
     return n / statistics.median(times)
 
 
-def bench_table(name: str, models: list[str], share: float, repeats: int, epochs: int | None):
+def bench_table(name: str, models: list[str], share: float, repeats: int, epochs: int | None,
+                seeds: int, done: list[dict], save) -> None:
+    """Fit every model ``seeds`` times on one table; append one result per fit to ``done``
+    and call ``save()`` after each."""
     path, target = TABLES[name]
     cfg = load_config(None, table=path, target=target, epochs=epochs)
     ing = ingest(cfg)
@@ -62,67 +78,101 @@ def bench_table(name: str, models: list[str], share: float, repeats: int, epochs
     meta = ing.metadata.subset(cols)
     class_counts = train[target].value_counts().to_dict()
     minority = min(class_counts, key=class_counts.get)
-    results = []
-    for model_name in models:
-        from synthpipe.models import get_model
+    from synthpipe.models import get_model
 
-        model = get_model(model_name)(seed=0, epochs=epochs)
-        t0 = time.perf_counter()
-        model.fit(train[cols], meta, target=target)
-        fit_s = time.perf_counter() - t0
-        n = len(train)
-        counts = plan_counts(str(share), class_counts, n, n)
-        synthetic = sample_counts(model, target, counts, seed=1)
-        extra = augment_counts(str(share), class_counts)
-        extra = {c: k for c, k in extra.items() if k > 0}
-        augmented = pd.concat(
-            [train[cols], sample_counts(model, target, extra, seed=2)], ignore_index=True
-        )
-        report = downstream_report(
-            train[cols], holdout[cols], synthetic, target, minority, meta, augmented=augmented
-        )
-        n_speed = min(20_000, 5 * n)
-        uncond = rows_per_second(lambda k, m=model: m.sample(k, seed=3), n_speed, repeats)
-        cond = rows_per_second(
-            lambda k, m=model: m.sample(k, conditions={target: minority}, seed=3),
-            n_speed,
-            repeats,
-        )
-        results.append(
-            {
-                "table": name,
-                "model": model_name,
-                "train_rows": n,
-                "fit_seconds": round(fit_s, 1),
-                "downstream": report,
-                "rows_per_s_unconditional": round(uncond),
-                "rows_per_s_minority": round(cond),
-                "minority_vs_unconditional": round(cond / uncond, 3),
-            }
-        )
-        print(json.dumps(results[-1]["downstream"]["verdict"]), flush=True)
-    return results
+    for model_name in models:
+        for seed in range(seeds):
+            model = get_model(model_name)(seed=seed, epochs=epochs)
+            t0 = time.perf_counter()
+            model.fit(train[cols], meta, target=target)
+            fit_s = time.perf_counter() - t0
+            n = len(train)
+            counts = plan_counts(str(share), class_counts, n, n)
+            synthetic = sample_counts(model, target, counts, seed=1000 + seed)
+            extra = augment_counts(str(share), class_counts)
+            extra = {c: k for c, k in extra.items() if k > 0}
+            augmented = pd.concat(
+                [train[cols], sample_counts(model, target, extra, seed=2000 + seed)],
+                ignore_index=True,
+            )
+            report = downstream_report(
+                train[cols], holdout[cols], synthetic, target, minority, meta,
+                augmented=augmented,
+            )
+            within = within_class_fidelity(train[cols], holdout[cols], synthetic, meta, target,
+                                           seed=0).get(str(minority), {})
+            n_speed = min(20_000, 5 * n)
+            uncond = rows_per_second(lambda k, m=model: m.sample(k, seed=3), n_speed, repeats)
+            cond = rows_per_second(
+                lambda k, m=model: m.sample(k, conditions={target: minority}, seed=3),
+                n_speed,
+                repeats,
+            )
+            done.append(
+                {
+                    "table": name,
+                    "model": model_name,
+                    "seed": seed,
+                    "train_rows": n,
+                    "minority": str(minority),
+                    "fit_seconds": round(fit_s, 1),
+                    "downstream": report,
+                    "within_class_minority": within,
+                    "rows_per_s_unconditional": round(uncond),
+                    "rows_per_s_minority": round(cond),
+                    "minority_vs_unconditional": round(cond / uncond, 3),
+                }
+            )
+            save()
+            print(name, model_name, seed, json.dumps(report["verdict"]), flush=True)
+
+
+def _median(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def _fmt(v, spec: str = ".3f") -> str:
+    return "-" if v is None else format(v, spec)
 
 
 def markdown(results: list[dict]) -> str:
+    """One row per (table, model): medians over the seeds."""
     lines = [
-        "| table | model | fit s | PR-AUC a / b / c | recall@1%FPR a / b / c | "
-        "minority rows/s | unconditional rows/s | ratio |",
-        "|---|---|---|---|---|---|---|---|",
+        "| table | model | seeds | fit s | PR-AUC a / b / c | recall@1%FPR a / b / c | "
+        "minority shapes / pairs / detection (holdout) | minority rows/s | "
+        "unconditional rows/s | ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    groups: dict[tuple[str, str], list[dict]] = {}
     for r in results:
-        d = r["downstream"]["results"]
+        groups.setdefault((r["table"], r["model"]), []).append(r)
+    for (table, model), runs in groups.items():
 
-        def get(key, d=d):
-            return " / ".join(
-                f"{d[s][key]:.3f}" if key in d.get(s, {}) else "-"
-                for s in ("real", "synthetic", "augmented")
-            )
+        def med(*keys, runs=runs):
+            vals = []
+            for r in runs:
+                v = r
+                for k in keys:
+                    v = v.get(k) if isinstance(v, dict) else None
+                vals.append(v)
+            return _median(vals)
+
+        def abc(key, med=med):
+            return " / ".join(_fmt(med("downstream", "results", s, key))
+                              for s in ("real", "synthetic", "augmented"))
+
+        def within(key, med=med):
+            return (f"{_fmt(med('within_class_minority', key, 'synthetic'))} "
+                    f"({_fmt(med('within_class_minority', key, 'holdout'))})")
 
         lines.append(
-            f"| {r['table']} | {r['model']} | {r['fit_seconds']} | {get('pr_auc')} | "
-            f"{get('recall_at_1pct_fpr')} | {r['rows_per_s_minority']} | "
-            f"{r['rows_per_s_unconditional']} | {r['minority_vs_unconditional']} |"
+            f"| {table} | {model} | {len(runs)} | {_fmt(med('fit_seconds'), '.1f')} | "
+            f"{abc('pr_auc')} | {abc('recall_at_1pct_fpr')} | "
+            f"{within('column_shapes')} / {within('pair_trends')} / {within('detection')} | "
+            f"{_fmt(med('rows_per_s_minority'), ',.0f')} | "
+            f"{_fmt(med('rows_per_s_unconditional'), ',.0f')} | "
+            f"{_fmt(med('minority_vs_unconditional'), '.2f')} |"
         )
     return "\n".join(lines)
 
@@ -134,12 +184,24 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=0.5)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=None, help="None: each model's default")
+    parser.add_argument("--seeds", type=int, default=1, help="model seeds per (table, model)")
     parser.add_argument("--out", type=Path, default=Path("bench_rebalance.json"))
+    parser.add_argument("--report", action="store_true",
+                        help="print the markdown table from --out instead of running")
     args = parser.parse_args()
-    results = []
+    if args.report:
+        print(markdown(json.loads(args.out.read_text())))
+        return
+    results: list[dict] = []
+
+    def save() -> None:
+        tmp = args.out.with_name(args.out.name + ".tmp")
+        tmp.write_text(json.dumps(results, indent=2))
+        os.replace(tmp, args.out)
+
     for table in args.tables:
-        results += bench_table(table, args.models, args.share, args.repeats, args.epochs)
-    args.out.write_text(json.dumps(results, indent=2))
+        bench_table(table, args.models, args.share, args.repeats, args.epochs, args.seeds,
+                    results, save)
     print(markdown(results))
 
 

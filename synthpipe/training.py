@@ -54,6 +54,12 @@ class TrainConfig:
         checkpoint_path: When set, a checkpoint is written after every epoch (atomically).
         resume: Continue from ``checkpoint_path`` when it exists.
         min_delta: Smallest validation improvement that resets the patience counter.
+        class_balance: Exponent ``a`` of class-balanced batches (needs class labels): training
+            rows are drawn with replacement with weight ``count(class) ** -a``, so ``0`` is
+            plain shuffling, ``0.5`` the square-root balance and ``1`` equal classes per batch.
+            Rare classes get more gradient steps; each class's conditional distribution is
+            still learned from its own rows only (the class frequencies used for sampling are
+            counted from the data, not from the batches).
     """
 
     epochs: int
@@ -70,6 +76,7 @@ class TrainConfig:
     checkpoint_path: Path | None = None
     resume: bool = False
     min_delta: float = 0.0
+    class_balance: float = 0.0
 
     def validate(self) -> None:
         """Raise ModelError naming the first invalid setting."""
@@ -83,6 +90,9 @@ class TrainConfig:
             raise ModelError(f"ema_decay must be in (0, 1) or None, got {self.ema_decay}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ModelError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if not 0.0 <= self.class_balance <= 1.0:
+            raise ModelError(f"class_balance must be in [0, 1], got {self.class_balance}",
+                             hint="0: plain shuffling, 0.5: square-root balance, 1: equal")
         if self.lr_schedule not in _SCHEDULES:
             raise ModelError(
                 f"unknown lr_schedule {self.lr_schedule!r}", hint=f"use one of {_SCHEDULES}"
@@ -298,6 +308,11 @@ def train(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, cond: torch.Tensor
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp)
 
     dgen = _device_generator(gen, device)
+    # Class-balanced batches: cumulative row weights for inverse-CDF draws (any table size).
+    cum_weights = None
+    if cfg.class_balance > 0 and c_train is not None:
+        counts = torch.bincount(c_train).float().clamp(min=1.0)
+        cum_weights = torch.cumsum((counts ** -cfg.class_balance)[c_train].double(), dim=0)
     result = TrainResult()
     best_val = math.inf
     best_state: dict[str, torch.Tensor] | None = None
@@ -320,7 +335,12 @@ def train(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, cond: torch.Tensor
         logger.info("resumed training from %s at epoch %d", ckpt, start_epoch)
 
     for epoch in range(start_epoch, cfg.epochs):
-        order = torch.randperm(n_train, device=device, generator=dgen)
+        if cum_weights is None:
+            order = torch.randperm(n_train, device=device, generator=dgen)
+        else:
+            u = torch.rand(n_train, device=device, generator=dgen, dtype=torch.float64)
+            order = torch.searchsorted(cum_weights, u * cum_weights[-1], right=True).clamp_(
+                max=n_train - 1)
         epoch_loss = torch.zeros((), device=device)
         for b in range(steps_per_epoch):
             idx = order[b * batch_size: (b + 1) * batch_size]

@@ -102,6 +102,39 @@ def test_every_epoch_visits_each_training_row_once_with_cond_aligned():
     assert torch.cat(visits).unique().numel() == 80
 
 
+@pytest.mark.parametrize(("balance", "expected_share"), [(0.0, 0.05), (0.5, 0.1865), (1.0, 0.5)])
+def test_class_balance_sets_the_rare_class_share_of_batches(balance, expected_share):
+    # 950 rows of class 0, 50 of class 1: weights count ** -a give the rare class a share of
+    # 50 * 50**-a / (50 * 50**-a + 950 * 950**-a) of the draws.
+    n = 1000
+    cond = torch.cat([torch.zeros(950, dtype=torch.long), torch.ones(50, dtype=torch.long)])
+    x = torch.arange(n, dtype=torch.float32)[:, None].repeat(1, 2)
+    seen: list[torch.Tensor] = []
+    rows: list[torch.Tensor] = []
+
+    class Tiny(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(1))
+
+    def loss_fn(model, xb, cb):
+        if model.training:
+            seen.append(cb.clone())
+            rows.append(xb[:, 0].long())
+        return (model.w - 1) ** 2 + 0 * xb.sum()
+
+    train(Tiny(), loss_fn, x, cond,
+          TrainConfig(epochs=20, batch_size=100, val_fraction=0.0, patience=None,
+                      class_balance=balance), CPU, generator=torch.Generator().manual_seed(0))
+    labels, drawn = torch.cat(seen), torch.cat(rows)
+    assert labels.numel() == 20 * n  # an epoch is still n draws
+    assert torch.equal(labels, cond[drawn])  # labels stay aligned with their rows
+    assert abs(labels.float().mean().item() - expected_share) < 0.02
+    if balance > 0:
+        # Every rare row is drawn (about 20 * 50 * share / 0.05 times each), none lost.
+        assert drawn[labels == 1].unique().numel() == 50
+
+
 def test_ema_weights_are_loaded_at_the_end():
     x, _ = _regression()
     raw: dict[int, list[torch.Tensor]] = {}
@@ -175,6 +208,13 @@ def test_checkpoint_is_weights_only_and_resumable(tmp_path):
     resumed = train(model, _mse, x, None,
                     TrainConfig(epochs=4, batch_size=32, checkpoint_path=ckpt, resume=True), CPU)
     assert [h["epoch"] for h in resumed.history] == [3, 4] and resumed.epochs_run == 4
+
+
+def test_class_balance_outside_0_1_is_refused():
+    x, _ = _regression()
+    with pytest.raises(ModelError, match="class_balance"):
+        train(nn.Linear(3, 1), _mse, x, torch.zeros(len(x), dtype=torch.long),
+              TrainConfig(epochs=1, batch_size=32, class_balance=1.5), CPU)
 
 
 def test_divergence_and_bad_settings_raise_model_error():

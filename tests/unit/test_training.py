@@ -32,6 +32,14 @@ def _mse(model: nn.Module, xb: torch.Tensor, cb: torch.Tensor | None) -> torch.T
     return ((model(xb[:, :3]) - xb[:, 3:]) ** 2).mean()
 
 
+class _Tiny(nn.Module):
+    """One weight: a model whose loss functions only watch the batches they are given."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1))
+
+
 def _params(model: nn.Module) -> list[torch.Tensor]:
     return [p.detach().clone() for p in model.parameters()]
 
@@ -79,18 +87,13 @@ def test_every_epoch_visits_each_training_row_once_with_cond_aligned():
     visits: list[torch.Tensor] = []
     mismatches = []
 
-    class Tiny(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.w = nn.Parameter(torch.zeros(1))
-
     def loss_fn(model, xb, cb):
         if model.training:
             visits.append(xb[:, 0].clone())
             mismatches.append(int((xb[:, 0].long() != cb).sum()))
         return (model.w - 1) ** 2 + 0 * xb.sum()
 
-    train(Tiny(), loss_fn, x, cond,
+    train(_Tiny(), loss_fn, x, cond,
           TrainConfig(epochs=3, batch_size=16, val_fraction=0.2, patience=None), CPU,
           generator=torch.Generator().manual_seed(1))
     assert sum(mismatches) == 0
@@ -112,18 +115,13 @@ def test_class_balance_sets_the_rare_class_share_of_batches(balance, expected_sh
     seen: list[torch.Tensor] = []
     rows: list[torch.Tensor] = []
 
-    class Tiny(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.w = nn.Parameter(torch.zeros(1))
-
     def loss_fn(model, xb, cb):
         if model.training:
             seen.append(cb.clone())
             rows.append(xb[:, 0].long())
         return (model.w - 1) ** 2 + 0 * xb.sum()
 
-    train(Tiny(), loss_fn, x, cond,
+    train(_Tiny(), loss_fn, x, cond,
           TrainConfig(epochs=20, batch_size=100, val_fraction=0.0, patience=None,
                       class_balance=balance), CPU, generator=torch.Generator().manual_seed(0))
     labels, drawn = torch.cat(seen), torch.cat(rows)

@@ -19,7 +19,8 @@ Throughput, measured (not estimated):
   steps x FLOPs/step + epochs x validation forward FLOPs; divided by the loop's wall time. The
   counter sees matmuls and convolutions only (not elementwise ops or the optimizer), so this is
   the matmul work the loop did per second, comparable with the matmul rate;
-- sampling FLOP/s of the same models: the network-level ``_sample`` hook (no table decoding),
+- sampling FLOP/s of the same models: the network part of ``sample()`` (``generate_encoded``: the
+  ``_sample`` hook in the model's sampling batches, no table decoding),
   with class labels drawn from the class prior as ``sample()`` does for unconditional rows:
   FLOPs counted on 2,048 rows, wall time of 16,384 rows (median of 3).
 
@@ -253,17 +254,16 @@ def _prior_labels(model, n: int):
 def _sampling_flops(model, timed_rows: int = SAMPLING_TIMED_ROWS) -> dict[str, Any]:
     """Network-level sampling throughput of a fitted synthpipe torch model.
 
-    Calls the model's ``_sample(n, cond, generator)`` hook the way ``Synthesizer.sample`` does
-    for one batch (eval mode, no grad, a generator on the model's device, prior-drawn labels
-    when the model has a target): FLOPs counted on SAMPLING_COUNTED_ROWS rows, wall time of
-    ``timed_rows`` rows (median of SAMPLING_TIMINGS calls, without the counter).
+    Calls ``generate_encoded``, the network part of ``Synthesizer.sample`` (the ``_sample``
+    hook in the model's own sampling batches, eval mode, no grad, prior-drawn labels when the
+    model has a target; no decoding to a table): FLOPs counted on SAMPLING_COUNTED_ROWS rows,
+    wall time of ``timed_rows`` rows (median of SAMPLING_TIMINGS calls, without the counter).
     """
     import torch
 
     def call(n: int, cond) -> None:
         gen = torch.Generator(device=model.device_).manual_seed(0)
-        with torch.no_grad():
-            model._sample(n, cond, gen)
+        model.generate_encoded(n, cond, gen)  # in the model's sampling batches, as sample() does
 
     for module in model._modules().values():
         module.eval()
@@ -884,7 +884,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=ALL_MODELS, type=model_name,
                         help="models to run; OURS@EPOCHS (e.g. flow@20) is a budget variant")
-    parser.add_argument("--out", type=Path, default=Path("docs/bench_models.json"))
+    parser.add_argument("--out", type=Path, default=None,
+                        help="results JSON (default docs/bench_models.json; with --smoke a "
+                        "file in the temp folder, so a smoke run keeps real results)")
     parser.add_argument("--deadline-seconds", type=float, default=3600.0,
                         help="stop the whole run (and kill a running model) after this long")
     parser.add_argument("--repeats", type=_positive_int, default=1,
@@ -900,6 +902,9 @@ def main() -> None:
     parser.add_argument("--one", type=model_name, help=argparse.SUPPRESS)
     parser.add_argument("--one-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.out is None:
+        args.out = (Path(tempfile.gettempdir()) / "bench_models_smoke.json" if args.smoke
+                    else Path("docs/bench_models.json"))
     params: dict[str, dict[str, Any]] = {}
     for name, value in args.params:
         params.setdefault(name, {}).update(value)

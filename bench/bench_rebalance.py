@@ -11,10 +11,15 @@ sampling (rows/s, median of ``--repeats`` runs, in the same process).
 ``--seeds N`` fits every model N times (model seeds 0..N-1, same data split, same classifier
 seed) and the table shows medians over the seeds; every seed's numbers are in the JSON.
 
+``--class-balance A [B ...]`` fits the models trained by synthpipe's loop (tvae, tabddpm, flow)
+once per value of their ``class_balance`` parameter (class-weighted batches; ``synthpipe run
+--rebalance`` uses ``pipeline.REBALANCE_CLASS_BALANCE``, the default here); ctgan has its own
+conditional training and is fitted once.
+
 Usage::
 
     python bench/bench_rebalance.py --tables claims bank --models tvae ctgan tabddpm flow \
-        --seeds 3 --out docs/bench_rebalance.json
+        --seeds 2 --class-balance 0 0.5 --out docs/bench_rebalance.json
     python bench/bench_rebalance.py --report --out docs/bench_rebalance.json
 
 Writes the JSON file after every fit (a killed run keeps what finished), and prints a markdown
@@ -37,6 +42,7 @@ import pandas as pd  # noqa: E402
 from synthpipe.config import SAMPLE_TABLE, load_config  # noqa: E402
 from synthpipe.evaluation.downstream import downstream_report  # noqa: E402
 from synthpipe.pipeline import (  # noqa: E402
+    REBALANCE_CLASS_BALANCE,
     ingest,
     model_columns,
     protect,
@@ -64,9 +70,11 @@ def rows_per_second(fn, n: int, repeats: int) -> float:
 
 
 def bench_table(name: str, models: list[str], share: float, repeats: int, epochs: int | None,
-                seeds: int, done: list[dict], save) -> None:
-    """Fit every model ``seeds`` times on one table; append one result per fit to ``done``
-    and call ``save()`` after each."""
+                seeds: int, done: list[dict], save,
+                class_balances: tuple[float, ...] = (REBALANCE_CLASS_BALANCE,)) -> None:
+    """Fit every model ``seeds`` times (per ``class_balance`` value where the model has that
+    parameter) on one table; append one result per fit to ``done`` and call ``save()`` after
+    each."""
     path, target = TABLES[name]
     cfg = load_config(None, table=path, target=target, epochs=epochs)
     ing = ingest(cfg)
@@ -80,51 +88,58 @@ def bench_table(name: str, models: list[str], share: float, repeats: int, epochs
     minority = min(class_counts, key=class_counts.get)
     from synthpipe.models import get_model
 
+    runs = []
     for model_name in models:
-        for seed in range(seeds):
-            model = get_model(model_name)(seed=seed, epochs=epochs)
-            t0 = time.perf_counter()
-            model.fit(train[cols], meta, target=target)
-            fit_s = time.perf_counter() - t0
-            n = len(train)
-            counts = plan_counts(str(share), class_counts, n, n)
-            synthetic = sample_counts(model, target, counts, seed=1000 + seed)
-            extra = augment_counts(str(share), class_counts)
-            extra = {c: k for c, k in extra.items() if k > 0}
-            augmented = pd.concat(
-                [train[cols], sample_counts(model, target, extra, seed=2000 + seed)],
-                ignore_index=True,
-            )
-            report = downstream_report(
-                train[cols], holdout[cols], synthetic, target, minority, meta,
-                augmented=augmented,
-            )
-            within = within_class_fidelity(train[cols], holdout[cols], synthetic, meta, target,
-                                           seed=0).get(str(minority), {})
-            n_speed = min(20_000, 5 * n)
-            uncond = rows_per_second(lambda k, m=model: m.sample(k, seed=3), n_speed, repeats)
-            cond = rows_per_second(
-                lambda k, m=model: m.sample(k, conditions={target: minority}, seed=3),
-                n_speed,
-                repeats,
-            )
-            done.append(
-                {
-                    "table": name,
-                    "model": model_name,
-                    "seed": seed,
-                    "train_rows": n,
-                    "minority": str(minority),
-                    "fit_seconds": round(fit_s, 1),
-                    "downstream": report,
-                    "within_class_minority": within,
-                    "rows_per_s_unconditional": round(uncond),
-                    "rows_per_s_minority": round(cond),
-                    "minority_vs_unconditional": round(cond / uncond, 3),
-                }
-            )
-            save()
-            print(name, model_name, seed, json.dumps(report["verdict"]), flush=True)
+        has_cb = "class_balance" in get_model(model_name).param_names()
+        for cb in (class_balances if has_cb else (None,)):
+            runs += [(model_name, cb, seed) for seed in range(seeds)]
+    for model_name, cb, seed in runs:
+        params = {} if cb is None else {"class_balance": cb}
+        model = get_model(model_name)(seed=seed, epochs=epochs, **params)
+        t0 = time.perf_counter()
+        model.fit(train[cols], meta, target=target)
+        fit_s = time.perf_counter() - t0
+        n = len(train)
+        counts = plan_counts(str(share), class_counts, n, n)
+        synthetic = sample_counts(model, target, counts, seed=1000 + seed)
+        extra = augment_counts(str(share), class_counts)
+        extra = {c: k for c, k in extra.items() if k > 0}
+        augmented = pd.concat(
+            [train[cols], sample_counts(model, target, extra, seed=2000 + seed)],
+            ignore_index=True,
+        )
+        report = downstream_report(
+            train[cols], holdout[cols], synthetic, target, minority, meta,
+            augmented=augmented,
+        )
+        within = within_class_fidelity(train[cols], holdout[cols], synthetic, meta, target,
+                                       seed=0).get(str(minority), {})
+        n_speed = min(20_000, 5 * n)
+        uncond = rows_per_second(lambda k, m=model: m.sample(k, seed=3), n_speed, repeats)
+        cond = rows_per_second(
+            lambda k, m=model: m.sample(k, conditions={target: minority}, seed=3),
+            n_speed,
+            repeats,
+        )
+        done.append(
+            {
+                "table": name,
+                "model": model_name,
+                "seed": seed,
+                "class_balance": cb,
+                "train_rows": n,
+                "minority": str(minority),
+                "fit_seconds": round(fit_s, 1),
+                "downstream": report,
+                "within_class_minority": within,
+                "rows_per_s_unconditional": round(uncond),
+                "rows_per_s_minority": round(cond),
+                "minority_vs_unconditional": round(cond / uncond, 3),
+            }
+        )
+        save()
+        print(name, model_name, f"class_balance={cb}", seed, json.dumps(report["verdict"]),
+              flush=True)
 
 
 def _median(values: list) -> float | None:
@@ -146,7 +161,9 @@ def markdown(results: list[dict]) -> str:
     ]
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in results:
-        groups.setdefault((r["table"], r["model"]), []).append(r)
+        cb = r.get("class_balance")
+        label = r["model"] if cb is None else f"{r['model']} (a={cb:g})"
+        groups.setdefault((r["table"], label), []).append(r)
     for (table, model), runs in groups.items():
 
         def med(*keys, runs=runs):
@@ -185,6 +202,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=None, help="None: each model's default")
     parser.add_argument("--seeds", type=int, default=1, help="model seeds per (table, model)")
+    parser.add_argument("--class-balance", type=float, nargs="+",
+                        default=[REBALANCE_CLASS_BALANCE],
+                        help="class_balance values for tvae/tabddpm/flow (one fit set each)")
     parser.add_argument("--out", type=Path, default=Path("bench_rebalance.json"))
     parser.add_argument("--report", action="store_true",
                         help="print the markdown table from --out instead of running")
@@ -201,7 +221,7 @@ def main() -> None:
 
     for table in args.tables:
         bench_table(table, args.models, args.share, args.repeats, args.epochs, args.seeds,
-                    results, save)
+                    results, save, tuple(args.class_balance))
     print(markdown(results))
 
 

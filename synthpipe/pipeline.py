@@ -298,7 +298,7 @@ def training_key(input_sha256: str, cfg: RunConfig, model_name: str) -> str:
         "input": input_sha256,
         "model": model_name,
         "epochs": cfg.model.epochs,
-        "params": cfg.model.params if model_name == cfg.model.name else {},
+        "params": model_params(cfg, model_name),
         "target": cfg.target,
         "seed": cfg.seed,
         "holdout_fraction": cfg.holdout_fraction,
@@ -312,6 +312,29 @@ def training_key(input_sha256: str, cfg: RunConfig, model_name: str) -> str:
     }
     blob = json.dumps(parts, sort_keys=True, default=str).encode()
     return f"{model_name}-{hashlib.sha256(blob).hexdigest()[:24]}"
+
+
+# Class-balanced training batches when a rebalanced output is asked for: the rare class gets
+# more of the gradient, so its synthetic rows are more realistic. On the bundled claims sample
+# (2% fraud), a = 0.5 raised the minority rows' within-class column shapes from 0.89 to 0.92
+# (tvae) and the downstream fraud model's PR-AUC (docs/benchmarks.md, rebalancing section).
+REBALANCE_CLASS_BALANCE = 0.5
+
+
+def model_params(cfg: RunConfig, model_name: str) -> dict[str, Any]:
+    """Constructor parameters for ``model_name`` in this run.
+
+    Hyperparameters in the config belong to the configured model; auto candidates use their own
+    defaults (an unknown parameter name fails at construction, naming the valid ones). With
+    ``--rebalance``, models trained by synthpipe's loop get class-balanced batches
+    (``class_balance`` = :data:`REBALANCE_CLASS_BALANCE`) unless the config sets it.
+    """
+    from synthpipe.models import get_model
+
+    params = dict(cfg.model.params) if model_name == cfg.model.name else {}
+    if cfg.rebalance.spec and cfg.target and "class_balance" in get_model(model_name).param_names():
+        params.setdefault("class_balance", REBALANCE_CLASS_BALANCE)
+    return params
 
 
 def train_model(
@@ -338,11 +361,9 @@ def train_model(
             return str(path)
     else:
         path = Path(tempfile.mkdtemp(prefix="synthpipe-model-")) / key
-    # Hyperparameters in the config belong to the configured model; auto candidates use their
-    # own defaults (an unknown parameter name fails here, naming the valid ones).
-    params = dict(cfg.model.params) if model_name == cfg.model.name else {}
     model = create_model(
-        model_name, epochs=cfg.model.epochs, device=cfg.device.value, seed=cfg.seed, **params
+        model_name, epochs=cfg.model.epochs, device=cfg.device.value, seed=cfg.seed,
+        **model_params(cfg, model_name),
     )
     model.fit(train, metadata, target=cfg.target, progress=progress)
     model.save(path)
@@ -891,7 +912,7 @@ def run_pipeline(
 
     for name in names:
         # An unknown model or parameter fails before any work is done (__init__ only stores).
-        create_model(name, **(dict(cfg.model.params) if name == cfg.model.name else {}))
+        create_model(name, **model_params(cfg, name))
 
     ing: Ingested = step("ingest", ingest, cfg)
     contract = step("validate_input", validate_input, ing.df, cfg)

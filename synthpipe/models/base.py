@@ -339,6 +339,24 @@ class Synthesizer:
             else:
                 labels = torch.zeros(0, dtype=torch.long)
         generator = torch.Generator(device=self.device_).manual_seed(seed)
+        x = self.generate_encoded(n, labels, generator, progress)
+        frame = self.transformer_.inverse_transform(x)
+        frame = self.constraints_.inverse_transform(frame, self.dtypes_)
+        return self._finish_frame(frame, labels)
+
+    def generate_encoded(self, n: int, labels: torch.Tensor | None, generator: torch.Generator,
+                         progress: ProgressFn | None = None) -> torch.Tensor:
+        """Encoded rows (on the CPU) from ``_sample`` in batches of :meth:`sample_batch_size`.
+
+        The network part of :meth:`sample`, without decoding to a table (the benchmarks time
+        it on its own).
+
+        Args:
+            n: Rows to generate.
+            labels: Class index per row (length ``n``) or None.
+            generator: Random generator on the model's device.
+            progress: Called per batch as ``progress("sample", batch, n_batches, {"rows": k})``.
+        """
         for module in self._modules().values():
             module.eval()
         batch = self.sample_batch_size()
@@ -355,10 +373,7 @@ class Synthesizer:
                 chunks.append(out.detach().to("cpu", torch.float32))
                 if progress is not None:
                     progress("sample", b + 1, n_batches, {"rows": k})
-        x = torch.cat(chunks) if chunks else torch.zeros(0, self.n_features_)
-        frame = self.transformer_.inverse_transform(x)
-        frame = self.constraints_.inverse_transform(frame, self.dtypes_)
-        return self._finish_frame(frame, labels)
+        return torch.cat(chunks) if chunks else torch.zeros(0, self.n_features_)
 
     def encode(self, data: pd.DataFrame) -> torch.Tensor:
         """Encode rows of the fitted columns (target excluded) as the model sees them."""

@@ -130,3 +130,59 @@ def test_small_budget_recovers_the_known_distribution(name, known_frame, known_m
     rare = model.sample(500, conditions={"y": 1}, seed=2)
     assert (rare["y"] == 1).all()
     assert 0.1 < (rare["cluster"] == "A").mean() < 0.95
+
+
+# ---------------------------------------------------------------------------- class balance
+
+LOOP_TRAINED = sorted(SMALL)  # the models trained by synthpipe.training (ctgan is not)
+
+
+@pytest.mark.parametrize("name", LOOP_TRAINED)
+def test_class_balance_reaches_the_training_loop(name, data, known_metadata, monkeypatch):
+    import synthpipe.models.base as base
+
+    seen = []
+    real_train = base.train
+
+    def spy(model, loss_fn, x, cond, cfg, *args, **kwargs):
+        seen.append(cfg.class_balance)
+        return real_train(model, loss_fn, x, cond, cfg, *args, **kwargs)
+
+    monkeypatch.setattr(base, "train", spy)
+    params = {**TINY[name], "epochs": 1}
+    create_model(name, seed=0, class_balance=0.5, **params).fit(data, known_metadata, target="y")
+    create_model(name, seed=0, **params).fit(data, known_metadata, target="y")
+    assert seen == [0.5, 0.0]
+
+
+@pytest.mark.parametrize("name", LOOP_TRAINED)
+@pytest.mark.parametrize("bad", [-0.1, 1.5])
+def test_class_balance_out_of_range_is_refused_before_training(name, bad, data, known_metadata):
+    from synthpipe.errors import ModelError
+
+    model = create_model(name, seed=0, class_balance=bad, **TINY[name])
+    with pytest.raises(ModelError, match="class_balance") as err:
+        model.fit(data, known_metadata, target="y")
+    assert "[0, 1]" in err.value.hint or ">= 0.0 and <= 1.0" in err.value.hint
+    assert not hasattr(model, "train_result_")  # refused before the training loop ran
+
+
+def test_ctgan_has_no_class_balance_parameter():
+    # Its own training samples the conditional vector by log-frequency; a class_balance that it
+    # silently ignored would mislead.
+    assert "class_balance" not in get_model("ctgan").param_names()
+    with pytest.raises(Exception, match="class_balance"):
+        create_model("ctgan", class_balance=0.5)
+
+
+def test_flow_samples_in_cache_sized_batches_on_cpu(data, known_metadata):
+    model = create_model("flow", seed=0, device="cpu", **TINY["flow"])
+    model.fit(data, known_metadata, target="y")
+    assert model.sample_batch_size() == 2048
+    calls = []
+    real = model._sample
+    model._sample = lambda n, cond, gen: calls.append(n) or real(n, cond, gen)
+    out = model.sample(5000, seed=1)
+    assert len(out) == 5000 and calls == [2048, 2048, 904]
+    model.sampling_batch_size = 1000
+    assert model.sample_batch_size() == 1000

@@ -1,0 +1,48 @@
+"""Unit tests of pipeline helpers that need no data (the steps run in tests/integration)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from synthpipe.config import SAMPLE_TABLE, load_config
+from synthpipe.pipeline import REBALANCE_CLASS_BALANCE, model_params, training_key
+
+
+def _cfg(tmp_path, model: dict | None = None, **overrides):
+    path = None
+    if model is not None:
+        path = tmp_path / "cfg.json"
+        path.write_text(json.dumps({"model": model}))
+    return load_config(path, table=SAMPLE_TABLE, **overrides)
+
+
+@pytest.mark.parametrize("name", ["tvae", "tabddpm", "flow"])
+def test_rebalancing_trains_loop_models_with_class_balanced_batches(tmp_path, name):
+    cfg = _cfg(tmp_path, model_name=name, target="is_fraud", rebalance="0.5")
+    assert model_params(cfg, name) == {"class_balance": REBALANCE_CLASS_BALANCE}
+
+
+def test_ctgan_gets_no_class_balance(tmp_path):
+    cfg = _cfg(tmp_path, model_name="ctgan", target="is_fraud", rebalance="0.5")
+    assert model_params(cfg, "ctgan") == {}
+
+
+def test_without_rebalancing_the_model_defaults_stand(tmp_path):
+    cfg = _cfg(tmp_path, model_name="tvae", target="is_fraud")
+    assert model_params(cfg, "tvae") == {}
+
+
+def test_a_configured_class_balance_wins(tmp_path):
+    cfg = _cfg(tmp_path, {"name": "flow", "params": {"class_balance": 0.0, "ode_steps": 8}},
+               target="is_fraud", rebalance="Y=0.3,N=0.7")
+    assert model_params(cfg, "flow") == {"class_balance": 0.0, "ode_steps": 8}
+    # Parameters belong to the configured model only; other candidates keep their defaults.
+    assert model_params(cfg, "tvae") == {"class_balance": REBALANCE_CLASS_BALANCE}
+
+
+def test_the_cache_key_changes_with_the_training_parameters(tmp_path):
+    plain = _cfg(tmp_path, model_name="tvae", target="is_fraud")
+    balanced = _cfg(tmp_path, model_name="tvae", target="is_fraud", rebalance="0.5")
+    assert training_key("abc", plain, "tvae") != training_key("abc", balanced, "tvae")

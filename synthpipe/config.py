@@ -27,7 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from synthpipe.errors import ConfigError
 
@@ -208,6 +208,21 @@ class RunConfig(_Strict):
     rebalance: RebalanceConfig = Field(default_factory=RebalanceConfig)
     gates: GateConfig = Field(default_factory=GateConfig)
 
+    @model_validator(mode="after")
+    def _rebalance_needs_a_target(self) -> RunConfig:
+        # Without these checks the options would be silently ignored.
+        if self.rebalance.spec is not None and self.target is None:
+            raise ValueError(
+                f"--rebalance {self.rebalance.spec} needs a label column to rebalance: "
+                "add --target COL (for the sample: --target is_fraud)"
+            )
+        if self.rebalance.mode == "augment" and self.rebalance.spec is None:
+            raise ValueError(
+                "--mode augment adds synthetic minority rows up to a --rebalance share: "
+                "add --rebalance SPEC (e.g. 0.5), or drop --mode"
+            )
+        return self
+
     def candidate_models(self) -> list[str]:
         """Model names this run trains: one, or every candidate for ``auto``."""
         if self.model.name != "auto":
@@ -224,6 +239,13 @@ class RunConfig(_Strict):
     def public_dict(self) -> dict[str, Any]:
         """JSON-ready form for the manifest."""
         return json.loads(self.model_dump_json())
+
+
+def _problem(error: dict[str, Any]) -> str:
+    """One pydantic error as ``field: message`` (just the message for whole-config checks)."""
+    msg = str(error["msg"]).removeprefix("Value error, ")
+    loc = ".".join(str(x) for x in error["loc"])
+    return f"{loc}: {msg}" if loc else msg
 
 
 def load_config(path: str | Path | None, **overrides: Any) -> RunConfig:
@@ -280,7 +302,5 @@ def load_config(path: str | Path | None, **overrides: Any) -> RunConfig:
     try:
         return RunConfig(**data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(_problem(e) for e in exc.errors())
         raise ConfigError(f"invalid configuration: {problems}") from exc

@@ -186,3 +186,23 @@ def test_flow_samples_in_cache_sized_batches_on_cpu(data, known_metadata):
     assert len(out) == 5000 and calls == [2048, 2048, 904]
     model.sampling_batch_size = 1000
     assert model.sample_batch_size() == 1000
+
+
+def test_rare_class_at_the_requested_share_without_rejection_sampling(pair, data):
+    """The 3% class at 50% of the output: exact counts, and the network generates exactly the
+    rows asked for (rejection sampling would generate many more and discard them)."""
+    from synthpipe.rebalance import plan_counts, sample_counts
+
+    _, model, _ = pair
+    assert (data["y"] == 1).mean() < 0.05
+    generated = []
+    real = model._sample
+    model._sample = lambda n, cond, gen: generated.append(n) or real(n, cond, gen)
+    try:
+        counts = plan_counts("0.5", data["y"].value_counts().to_dict(), 600)
+        out = sample_counts(model, "y", counts, seed=3)
+    finally:
+        del model._sample
+    assert counts == {1: 300, 0: 300}
+    assert out["y"].value_counts().to_dict() == {1: 300, 0: 300}
+    assert sum(generated) == 600

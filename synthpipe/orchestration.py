@@ -49,8 +49,14 @@ TASK_OPTIONS: dict[str, dict[str, Any]] = {
 _progress: ProgressFn | None = None
 
 
-def _train_cache_key(context: Any, parameters: dict[str, Any]) -> str:
-    """Prefect cache key of the train task: the pipeline's training key (input hash + config)."""
+def _train_cache_key(context: Any, parameters: dict[str, Any]) -> str | None:
+    """Prefect cache key of the train task: the pipeline's training key (input hash + config).
+
+    None (no caching: Prefect neither looks up nor stores a result) when the run's config turns
+    the cache off (``--no-cache``), so such a run always trains.
+    """
+    if not parameters["cfg"].cache:
+        return None
     return str(parameters["key"])
 
 

@@ -66,6 +66,20 @@ def test_unchanged_rerun_is_cached_and_skips_training(prefect_harness, table, tm
     assert run3["train"][0].state.name == "Completed"
 
 
+def test_no_cache_trains_again_even_with_a_cached_result(prefect_harness, table, tmp_path):
+    """cache=False (``--no-cache``) must train anew, not take Prefect's cached train result."""
+    from synthpipe.orchestration import synthesize_table
+
+    first = synthesize_table(_config(table, tmp_path / "a", cache=False), return_state=True)
+    second = synthesize_table(_config(table, tmp_path / "b", cache=False), return_state=True)
+    run1 = _by_step(task_runs(first.state_details.flow_run_id))
+    run2 = _by_step(task_runs(second.state_details.flow_run_id))
+    assert run1["train"][0].state.name == "Completed"
+    assert run2["train"][0].state.name == "Completed"
+    m2 = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert m2["timings_seconds"]["train"] > 0.05  # a real fit, not a cache lookup
+
+
 def test_transient_failure_is_retried_then_surfaces(prefect_harness, table, tmp_path, monkeypatch):
     import synthpipe.orchestration as orch
     from synthpipe import pipeline

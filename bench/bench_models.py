@@ -26,7 +26,7 @@ Throughput, measured (not estimated):
 
 Usage::
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python bench/bench_models.py \
+    .venv/bin/python bench/bench_models.py \
         --out docs/bench_models.json --deadline-seconds 2400 --repeats 3
     .venv/bin/python bench/bench_models.py --report --out docs/bench_models.json
 
@@ -61,10 +61,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("SDV_DISABLE_TELEMETRY", "1")
+# synthpipe's OpenMP wait default (bounded spinning), also for the torch of the matmul timing,
+# which this process may load before any synthpipe module.
+from synthpipe._env import thread_wait_defaults  # noqa: E402
+
+thread_wait_defaults()
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 TARGET = "income"
@@ -418,6 +422,7 @@ def run_one(name: str, out_path: Path, smoke: bool = False,
 
     res: dict[str, Any] = {"model": name, "torch_threads": torch.get_num_threads(),
                            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+                           "gomp_spincount": os.environ.get("GOMP_SPINCOUNT"),
                            "smoke": smoke}
     train, holdout, test, metadata = load_data(smoke=smoke)
     res["rows"] = {"train": len(train), "holdout": len(holdout), "test": len(test)}
@@ -602,6 +607,7 @@ def run_all(models: list[str], out: Path, deadline_s: float, repeats: int = 1,
             "cpu_count": os.cpu_count(), "platform": platform.platform(),
             "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+            "gomp_spincount": os.environ.get("GOMP_SPINCOUNT"),
         },
         "repeats": repeats,
         "smoke": smoke,
@@ -715,7 +721,8 @@ def report(doc: dict) -> str:
     m = doc["machine"]
     lines = [
         f"Machine: {m['cpu_count']} cores, torch {m['torch']}, torch threads "
-        f"{m['torch_threads']}, OMP_WAIT_POLICY={m['omp_wait_policy']}; float32 matmul "
+        f"{m['torch_threads']}, OMP_WAIT_POLICY={m['omp_wait_policy']}, "
+        f"GOMP_SPINCOUNT={m.get('gomp_spincount')}; float32 matmul "
         f"{_matmul_text(m, 'matmul_gflops_1024', '1024x1024')}, "
         f"{_matmul_text(m, 'matmul_gflops_4096x256x256', '4096x256 @ 256x256')}.",
     ]

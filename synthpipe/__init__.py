@@ -6,12 +6,10 @@ Public API::
     result = run_pipeline(load_config(None, target="is_fraud"))
 """
 
-import os
+from synthpipe._env import thread_wait_defaults
 
-# OpenMP's default busy-waiting makes torch's threads spin against each other and against any
-# other process on a small machine: measured on 2 shared cores, TVAE training ran 5x slower
-# with 2 spinning threads than with passive waiting. It must be set before torch loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Bounded OpenMP spinning (see synthpipe/_env.py); must be set before torch loads.
+thread_wait_defaults()
 
 from synthpipe.config import RunConfig, load_config  # noqa: E402
 from synthpipe.errors import (  # noqa: E402

@@ -21,3 +21,23 @@ def quiet_defaults(extra: dict[str, str] | None = None) -> None:
     """Set the phone-home-off defaults (and ``extra``) unless the user set them."""
     for key, value in {**PHONE_HOME_OFF, **(extra or {})}.items():
         os.environ.setdefault(key, value)
+
+
+#: Spin iterations of an idle OpenMP thread before it sleeps (libgomp's GOMP_SPINCOUNT).
+#: torch's CPU ops run in OpenMP parallel regions, a few hundred per training step of a small
+#: table model, microseconds apart. Measured on 2 cores (bench/bench_threads.py, medians of 3,
+#: ms per training step on adult, tvae / tabddpm / flow): sleeping at once
+#: (OMP_WAIT_POLICY=PASSIVE) pays a wake-up per region, 21.7 / 39.1 / 37.6 alone; libgomp's
+#: own default (300,000 spins) is fastest alone, 7.4 / 21.9 / 25.5, but when two trainings
+#: share the cores their spinning threads starve each other, 267 / 736 / 692. 3,000 spins
+#: bridge most gaps within a step, 10.3 / 30.1 / 28.8 alone and 26.3 / 53.8 / 59.1 in a pair.
+GOMP_SPINCOUNT = "3000"
+
+
+def thread_wait_defaults() -> None:
+    """Bounded OpenMP spinning, unless the user chose a wait policy or spin count.
+
+    Must run before torch is imported: libgomp reads its environment once, when it loads.
+    """
+    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+        os.environ["GOMP_SPINCOUNT"] = GOMP_SPINCOUNT

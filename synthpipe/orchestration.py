@@ -127,15 +127,25 @@ def _dask_task_runner(cfg: RunConfig) -> Any:
         ) from exc
     if cfg.dask_address:
         return DaskTaskRunner(address=cfg.dask_address)
-    return DaskTaskRunner(
-        cluster_kwargs={
-            "n_workers": cfg.dask_workers,
-            "threads_per_worker": 1,
-            "processes": True,
-            "dashboard_address": None,
-            "host": "127.0.0.1",
-        }
-    )
+    return DaskTaskRunner(cluster_kwargs=local_cluster_kwargs(cfg.dask_workers))
+
+
+def local_cluster_kwargs(workers: int, cores: int | None = None) -> dict[str, Any]:
+    """Keyword arguments of the local Dask cluster: ``workers`` processes of one task each.
+
+    Each worker's torch gets ``cores // workers`` threads (at least 1), set through the worker
+    processes' environment (libgomp reads it at load): with 2 trainings on 2 cores, each at 2
+    threads, a step took 1.5-2.7x longer than at 1 thread each (bench/bench_threads.py, "pair").
+    """
+    cores = cores or os.cpu_count() or 1
+    return {
+        "n_workers": workers,
+        "threads_per_worker": 1,
+        "processes": True,
+        "dashboard_address": None,
+        "host": "127.0.0.1",
+        "env": {"OMP_NUM_THREADS": str(max(1, cores // max(1, workers)))},
+    }
 
 
 def _run(cfg: RunConfig) -> dict[str, Any]:

@@ -14,7 +14,6 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")  # as the CLI's default
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see synthpipe/__init__.py
 # Trained-model cache of this test session only: tests never reuse a developer's models.
 os.environ["SYNTHPIPE_CACHE_DIR"] = tempfile.mkdtemp(prefix="synthpipe-test-cache-")
 

@@ -134,6 +134,18 @@ def test_dask_runner_trains_two_models_in_parallel(prefect_harness, table, tmp_p
     assert metrics["candidates"]["chosen"] in {"tvae", "flow"}
 
 
+@pytest.mark.slow
+def test_local_dask_workers_start_with_their_share_of_the_cores():
+    """The worker processes really get OMP_NUM_THREADS (distributed's Nanny ``env``)."""
+    from distributed import Client, LocalCluster
+
+    from synthpipe.orchestration import local_cluster_kwargs
+
+    with LocalCluster(**local_cluster_kwargs(2, cores=2)) as cluster, Client(cluster) as client:
+        seen = client.run(lambda: __import__("os").environ.get("OMP_NUM_THREADS"))
+    assert sorted(seen.values()) == ["1", "1"]
+
+
 def _dask_subflowtask_runs(parent_flow_run_id):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId

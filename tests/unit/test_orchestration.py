@@ -1,0 +1,16 @@
+"""Orchestration helpers that need no Prefect server."""
+
+from __future__ import annotations
+
+from synthpipe.orchestration import local_cluster_kwargs
+
+
+def test_local_cluster_splits_the_cores_between_workers():
+    kw = local_cluster_kwargs(2, cores=8)
+    assert kw["n_workers"] == 2 and kw["threads_per_worker"] == 1
+    assert kw["env"] == {"OMP_NUM_THREADS": "4"}
+
+
+def test_more_workers_than_cores_still_get_one_thread_each():
+    assert local_cluster_kwargs(4, cores=2)["env"]["OMP_NUM_THREADS"] == "1"
+    assert local_cluster_kwargs(1, cores=2)["env"]["OMP_NUM_THREADS"] == "2"

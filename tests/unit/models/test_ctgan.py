@@ -133,27 +133,43 @@ def test_missing_values_and_dates_survive_the_ctgan_path(spied, known_frame):
     assert s["opened"].between(known_frame["opened"].min(), known_frame["opened"].max()).all()
 
 
+def _known_frame_errors(real: pd.DataFrame, s: pd.DataFrame) -> dict[str, float]:
+    """The statistics the moderate-budget test bounds, for one synthetic sample."""
+    a = s["cluster"] == "A"
+    out = {f"{c}_mean_sd": abs(s[c].mean() - real[c].mean()) / real[c].std() for c in ("x1", "x2")}
+    out.update({f"{c}_std_ratio": abs(s[c].std() / real[c].std() - 1) for c in ("x1", "x2")})
+    out["cluster_share"] = abs(a.mean() - (real["cluster"] == "A").mean())
+    out["cat_gap"] = (s.loc[a, "cat"] == "u").mean() - (s.loc[~a, "cat"] == "u").mean()
+    out["x1_gap"] = s.loc[a, "x1"].mean() - s.loc[~a, "x1"].mean()
+    out["label_share"] = abs(s["y"].mean() - real["y"].mean())
+    return out
+
+
 @pytest.mark.slow
 def test_moderate_budget_learns_marginals_and_dependencies(known_frame, known_metadata):
-    """CTGAN needs far more steps than the other models on 1,000 rows (GAN training); with
-    ~1,500 steps the stated tolerances are looser than ``check_known_distribution``'s:
-    means within 0.5 sd, std within 50%, cluster share within 0.15, cat | cluster gap > 0.2,
-    x1 | cluster gap > 0.75, label share exact to 0.03. A model that samples columns
+    """CTGAN needs far more steps than the other models on 1,000 rows (GAN training), and one
+    GAN fit varies a lot with the seed: with ~1,500 steps, 5 of seeds 0-8 passed every check
+    below on one fit (measured on an AVX-512 machine, where seed 0 failed; it had passed on
+    earlier machines). So each statistic is the median over three fits (seeds 0, 1, 2; the
+    three disjoint triples of seeds 0-8 all passed). Tolerances, looser than
+    ``check_known_distribution``'s: means within 0.5 sd, std within 50%, cluster share within
+    0.15, cat | cluster gap > 0.2, x1 | cluster gap > 0.75; the label share (drawn from the
+    class prior, not learned) within 0.03 on every fit. A model that samples columns
     independently fails the two dependency checks."""
-    m = CTGANSynthesizer(epochs=150, batch_size=100, generator_dim=(128, 128),
-                         discriminator_dim=(128, 128), embedding_dim=64, generator_lr=5e-4,
-                         discriminator_lr=5e-4, seed=0)
-    m.fit(known_frame, known_metadata, target="y")
-    s = m.sample(3000, seed=1)
-    real = known_frame
-    for c in ("x1", "x2"):
-        assert abs(s[c].mean() - real[c].mean()) < 0.5 * real[c].std()
-        assert abs(s[c].std() / real[c].std() - 1) < 0.5
-    a = s["cluster"] == "A"
-    assert abs(a.mean() - (real["cluster"] == "A").mean()) < 0.15
-    assert (s.loc[a, "cat"] == "u").mean() - (s.loc[~a, "cat"] == "u").mean() > 0.2
-    assert s.loc[a, "x1"].mean() - s.loc[~a, "x1"].mean() > 0.75
-    assert abs(s["y"].mean() - real["y"].mean()) < 0.03
+    runs = []
+    for seed in (0, 1, 2):
+        m = CTGANSynthesizer(epochs=150, batch_size=100, generator_dim=(128, 128),
+                             discriminator_dim=(128, 128), embedding_dim=64,
+                             generator_lr=5e-4, discriminator_lr=5e-4, seed=seed)
+        m.fit(known_frame, known_metadata, target="y")
+        runs.append(_known_frame_errors(known_frame, m.sample(3000, seed=1)))
+    med = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
+    assert med["x1_mean_sd"] < 0.5 and med["x2_mean_sd"] < 0.5, med
+    assert med["x1_std_ratio"] < 0.5 and med["x2_std_ratio"] < 0.5, med
+    assert med["cluster_share"] < 0.15, med
+    assert med["cat_gap"] > 0.2, med
+    assert med["x1_gap"] > 0.75, med
+    assert max(r["label_share"] for r in runs) < 0.03, runs
     rare = m.sample(300, conditions={"y": 1}, seed=2)
     assert (rare["y"] == 1).all()
 

@@ -135,7 +135,7 @@ def local_cluster_kwargs(workers: int, cores: int | None = None) -> dict[str, An
 
     Each worker's torch gets ``cores // workers`` threads (at least 1), set through the worker
     processes' environment (libgomp reads it at load): with 2 trainings on 2 cores, each at 2
-    threads, a step took 1.5-2.7x longer than at 1 thread each (bench/bench_threads.py, "pair").
+    threads, a step took 1.2-2.7x longer than at 1 thread each (bench/bench_threads.py, "pair").
     """
     cores = cores or os.cpu_count() or 1
     return {

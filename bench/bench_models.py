@@ -61,13 +61,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("SDV_DISABLE_TELEMETRY", "1")
-# synthpipe's OpenMP wait default (bounded spinning), also for the torch of the matmul timing,
-# which this process may load before any synthpipe module.
-from synthpipe._env import thread_wait_defaults  # noqa: E402
+# Telemetry off (SDV's too) and synthpipe's OpenMP wait default (bounded spinning), before this
+# process loads torch for the matmul timing or SDV for the peers.
+from synthpipe._env import quiet_defaults, thread_wait_defaults  # noqa: E402
 
+quiet_defaults()
 thread_wait_defaults()
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -32,9 +32,10 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from synthpipe.io import write_json
 
 SETTINGS: dict[str, dict[str, str]] = {
     "passive": {"OMP_WAIT_POLICY": "PASSIVE"},
@@ -63,10 +64,11 @@ print(json.dumps({{"ms_per_step": rec["train_loop_seconds"] / rec["steps"] * 1e3
 
 
 def _child_env(setting: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS")}
+    """This environment without any setting's variables, plus ``setting``'s (telemetry is
+    turned off by the child's import of bench_models)."""
+    ours = {key for values in SETTINGS.values() for key in values}
+    env = {k: v for k, v in os.environ.items() if k not in ours}
     env.update(SETTINGS[setting])
-    env.setdefault("DO_NOT_TRACK", "1")
     return env
 
 
@@ -98,9 +100,7 @@ def run(out: Path, repeats: int, models: list[str]) -> dict[str, Any]:
                     cell.setdefault(setting, []).append(ms)
                     print(f"repeat {rep + 1}: {model} {scenario} {setting}: {ms:.1f} ms/step",
                           flush=True)
-        tmp = Path(tempfile.mkstemp(dir=out.parent, suffix=".tmp")[1])
-        tmp.write_text(json.dumps(doc, indent=2))
-        tmp.replace(out)
+        write_json(doc, out)  # after every repeat, atomically: a killed run keeps the last
     return doc
 
 

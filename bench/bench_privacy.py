@@ -25,7 +25,9 @@ import time
 import numpy as np
 import pandas as pd
 
-os.environ.setdefault("DO_NOT_TRACK", "1")
+from synthpipe._env import quiet_defaults  # noqa: E402
+
+quiet_defaults()  # every library's telemetry off, before any of them loads
 
 from synthpipe.evaluation.privacy import privacy_report  # noqa: E402
 from synthpipe.metadata import detect_metadata  # noqa: E402

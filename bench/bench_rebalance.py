@@ -30,17 +30,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import time
 from pathlib import Path
 
-os.environ.setdefault("DO_NOT_TRACK", "1")
+from synthpipe._env import quiet_defaults  # noqa: E402
+
+quiet_defaults()  # every library's telemetry off, before any of them loads
 
 import pandas as pd  # noqa: E402
 
 from synthpipe.config import SAMPLE_TABLE, load_config  # noqa: E402
 from synthpipe.evaluation.downstream import downstream_report  # noqa: E402
+from synthpipe.io import write_json  # noqa: E402
 from synthpipe.pipeline import (  # noqa: E402
     REBALANCE_CLASS_BALANCE,
     ingest,
@@ -215,9 +217,7 @@ def main() -> None:
     results: list[dict] = []
 
     def save() -> None:
-        tmp = args.out.with_name(args.out.name + ".tmp")
-        tmp.write_text(json.dumps(results, indent=2))
-        os.replace(tmp, args.out)
+        write_json(results, args.out)
 
     for table in args.tables:
         bench_table(table, args.models, args.share, args.repeats, args.epochs, args.seeds,

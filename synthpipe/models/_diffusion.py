@@ -248,30 +248,6 @@ class GaussianMultinomialDiffusion:
         """Per-block probabilities of ``logits``."""
         return self.spans.softmax(logits)
 
-    def sample_weights(self, w: torch.Tensor, generator: torch.Generator | None = None
-                       ) -> torch.Tensor:
-        """Draw one category per block with probability proportional to ``w >= 0``.
-
-        Inverse-CDF sampling on one running sum over all dims: block ``b`` owns the interval
-        ``[start_b, end_b)`` of the running sum and each category the sub-interval
-        ``[prev_i, cum_i)``; one uniform per block picks the sub-interval it falls in. The
-        intervals tile each block exactly (``prev`` is the shifted running sum itself), so every
-        block gets exactly one category, with one random number per block instead of per dim.
-
-        Returns:
-            The one-hot draw, float32, shape of ``w``.
-        """
-        n = w.shape[0]
-        cum = torch.cumsum(w, dim=1)
-        prev = torch.cat([cum.new_zeros((n, 1)), cum[:, :-1]], dim=1)
-        start = prev.index_select(1, self.offsets)
-        end = cum.index_select(1, self.offsets + self.block_size.long() - 1)
-        u = torch.rand((n, self.n_blocks), device=w.device, generator=generator)
-        # Rounding could land exactly on the end of the block, which belongs to no category.
-        target = torch.minimum(start + u * (end - start), torch.nextafter(end, start))
-        target = self._expand(target)
-        return ((prev <= target) & (target < cum)).float()
-
     def uniform_onehot(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` rows of one uniformly drawn category per block (the multinomial prior)."""
         u = torch.rand((n, self.n_blocks), device=self.device, generator=generator)
@@ -519,7 +495,7 @@ class GaussianMultinomialDiffusion:
                                          x0_range=x0_range, generator=generator)
             if self.n_blocks:
                 w = self.reverse_weights_cat(out[:, nc:], x_cat, t_val, s_val)
-                x_cat = self.sample_weights(w, generator)
+                x_cat = self.spans.sample_weights(w, generator)
         return torch.cat([x_num, x_cat], dim=1)
 
     def _gauss_step(self, x_t: torch.Tensor, eps: torch.Tensor, t: int, s: int, *,

@@ -70,8 +70,9 @@ class DiscreteSpans(nn.Module):
     done with dense ops only: a per-span maximum (no gradient), one elementwise ``exp`` over the
     whole block and one product with the ``(width x n_spans)`` membership matrix for the per-span
     sums. That is one BLAS call forward and backward instead of a gather and a scatter per
-    group of spans, which dominated a training step on CPU. Picking categories (argmax,
-    sampling) groups spans of equal width as a ``(batch, n_spans, width)`` view.
+    group of spans, which dominated a training step on CPU. Sampling draws by inverse CDF on one
+    running sum (one uniform per span); argmax groups spans of equal width as a
+    ``(batch, n_spans, width)`` view.
 
     Args:
         category_sizes: Width of each discrete span, in layout order.
@@ -90,6 +91,8 @@ class DiscreteSpans(nn.Module):
         # state.
         self.register_buffer("span_id", span_id, persistent=False)
         self.register_buffer("offsets", torch.tensor(offsets[:-1], dtype=torch.long),
+                             persistent=False)
+        self.register_buffer("ends", torch.tensor(offsets[1:], dtype=torch.long) - 1,
                              persistent=False)
         self.register_buffer("membership",
                              (span_id[:, None] == torch.arange(self.n_spans)).float(),
@@ -180,13 +183,43 @@ class DiscreteSpans(nn.Module):
             out[:, which] = logits[:, idx].argmax(-1)
         return out
 
+    def sample_weights(self, w: torch.Tensor,
+                       generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw one category per span with probability proportional to ``w >= 0``.
+
+        Inverse-CDF sampling on one running sum over the whole row: span ``s`` owns the
+        interval ``[start_s, end_s)`` of the running sum and each category the sub-interval
+        ``[prev_i, cum_i)``; one uniform per span picks the sub-interval it falls in. The
+        intervals tile each span exactly (``prev`` is the running sum shifted by one), so every
+        span gets exactly one category, with one random number per span instead of one per
+        category and no loop over span widths.
+
+        Returns:
+            The one-hot draw, float32, shape of ``w``.
+        """
+        n = w.shape[0]
+        cum = torch.cumsum(w.float(), dim=1)
+        prev = torch.cat([cum.new_zeros((n, 1)), cum[:, :-1]], dim=1)
+        start = prev.index_select(1, self.offsets)
+        end = cum.index_select(1, self.ends)
+        u = torch.rand((n, self.n_spans), device=w.device, generator=generator)
+        # Rounding could land exactly on the end of the span, which belongs to no category.
+        target = self.expand(torch.minimum(start + u * (end - start),
+                                           torch.nextafter(end, start)))
+        return ((prev <= target) & (target < cum)).float()
+
     def sample(self, logits: torch.Tensor, generator: torch.Generator | None = None,
                temperature: float = 1.0) -> torch.Tensor:
-        """One-hot draws from each span's softmax (Gumbel-max, seeded by ``generator``)."""
-        u = torch.rand(logits.shape, generator=generator, device=logits.device,
-                       dtype=torch.float32).clamp_(1e-10, 1.0 - 1e-7)
-        gumbel = -torch.log(-torch.log(u))
-        return self.argmax_onehot(logits.float() / max(temperature, 1e-6) + gumbel)
+        """One-hot draws from each span's softmax (seeded by ``generator``).
+
+        The unnormalized weights ``exp(logits / temperature - span max)`` go to
+        :meth:`sample_weights`: each span's largest weight is 1, so no span's mass is lost to
+        rounding in the running sum.
+        """
+        scaled = logits.float() / max(temperature, 1e-6)
+        return self.sample_weights(
+            exp_floor(scaled - self.expand(self.segment_max(scaled))), generator
+        )
 
 
 class ClassEmbedding(nn.Module):

@@ -20,7 +20,10 @@ SAMPLE_DIRECT = [
 @pytest.fixture(scope="module")
 def sample_run(cli, tmp_path_factory):
     out = tmp_path_factory.mktemp("sample") / "run"
-    result = cli("run", "--target", "is_fraud", "--epochs", "20", "--rows", "1500", "--out", out)
+    # The default budget, as a user runs it (63 epochs here, ~16 s of training). With 20 epochs
+    # TVAE underfits police_report's missing share (0.047-0.056 against the real 0.029), at the
+    # edge of the derived suite's +-0.02 and quarantined depending on the sampling draw.
+    result = cli("run", "--target", "is_fraud", "--rows", "1500", "--out", out)
     return result, out
 
 

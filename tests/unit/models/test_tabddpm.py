@@ -233,7 +233,7 @@ def test_block_softmax_and_draws_work_per_block():
     torch.testing.assert_close(d.block_softmax(logits), torch.exp(lsm))
     # Draws follow the weights.
     w = torch.tensor([[1.0, 3.0, 0.1, 0.2, 0.3, 0.4, 0.0, 5.0, 1.0, 1.0, 3.0]]).expand(40_000, -1)
-    draws = d.sample_weights(w, g)
+    draws = d.spans.sample_weights(w, g)
     # Exactly one category per block, never one of weight zero.
     assert torch.equal(draws.sum(1), torch.full((40_000,), 4.0))
     assert float(draws[:, 6].sum()) == 0.0

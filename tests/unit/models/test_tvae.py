@@ -45,12 +45,37 @@ def test_discrete_spans_match_a_per_span_reference():
     assert torch.equal(spans.codes(onehot), codes)
     expected = [torch.eye(s)[b.argmax(1)] for s, b in zip(sizes, blocks, strict=True)]
     assert torch.equal(spans.argmax_onehot(logits), torch.cat(expected, 1))
-    # Gumbel-max draws follow the softmax.
+    # Draws follow the softmax.
     many = torch.zeros(20000, 3)
     many[:, :] = torch.tensor([0.0, 1.0, 2.0])
     draws = DiscreteSpans([3]).sample(many, torch.Generator().manual_seed(1)).mean(0)
     torch.testing.assert_close(draws, torch.softmax(torch.tensor([0.0, 1.0, 2.0]), 0),
                                atol=0.015, rtol=0)
+
+
+def test_discrete_spans_sample_draws_one_category_per_span_from_its_softmax():
+    sizes = [2, 4, 1, 3]
+    spans = DiscreteSpans(sizes)
+    # Logits on very different scales: span 2 of 4 holds a category 30 nats below its best
+    # (never drawn); the last span sits far from zero (its max is subtracted).
+    row = torch.tensor([0.0, 1.0, 2.0, 0.5, -30.0, 2.0, 7.0, 500.0, 501.0, 499.0])
+    n = 40_000
+    draws = spans.sample(row.expand(n, -1), torch.Generator().manual_seed(3))
+    assert torch.equal(draws.sum(1), torch.full((n,), 4.0))
+    assert set(draws.unique().tolist()) == {0.0, 1.0}
+    assert float(draws[:, 4].sum()) == 0.0
+    freqs = draws.mean(0)
+    start = 0
+    for k in sizes:
+        torch.testing.assert_close(freqs[start: start + k],
+                                   torch.softmax(row[start: start + k], 0), atol=0.01, rtol=0)
+        start += k
+    # Temperature 0.5 sharpens every span to softmax(2 * logits); the same seed repeats.
+    cold = spans.sample(row.expand(n, -1), torch.Generator().manual_seed(4), temperature=0.5)
+    torch.testing.assert_close(cold.mean(0)[:2], torch.softmax(2 * row[:2], 0), atol=0.01,
+                               rtol=0)
+    again = spans.sample(row.expand(n, -1), torch.Generator().manual_seed(4), temperature=0.5)
+    assert torch.equal(cold, again)
 
 
 def test_mlp_shapes_and_unknown_activation():

@@ -101,6 +101,9 @@ class Protected:
     action_log: list[dict]
     # Real values of direct identifiers of the INPUT, kept in memory only for the leak scan.
     pii_values: dict[str, pd.Series] = field(repr=False, default_factory=dict)
+    # Faked date-of-birth columns whose real values agreed with an age column (see
+    # synthpipe.pii.dates): their synthetic values are drawn to agree too.
+    age_links: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -210,12 +213,22 @@ def protect(df: pd.DataFrame, metadata: TableMetadata, cfg: RunConfig) -> Protec
         for c, f in by_col.items()
         if f.category == "direct" and actions.get(c) != PIIAction.KEEP
     }
+    plain = {c: PIIAction(a).value for c, a in actions.items()}
+    # Faked dates of birth follow the synthetic age where the real ones followed an age column.
+    births = [c for c, a in plain.items() if a == "fake" and (
+        pd.api.types.is_datetime64_any_dtype(df[c])
+        or (by_col.get(c) is not None and by_col[c].pii_type in ("date_of_birth", "date")))]
+    age_links = pii.find_age_links(df, births, model_columns(metadata, plain)) if births else {}
+    for entry in action_log:
+        if entry["column"] in age_links:
+            entry["consistent_with"] = age_links[entry["column"]].to_dict()
     return Protected(
         df=protected,
-        actions={c: PIIAction(a).value for c, a in actions.items()},
+        actions=plain,
         findings=[f.to_dict() for f in findings],
         action_log=action_log,
         pii_values=pii_values,
+        age_links=age_links,
     )
 
 
@@ -496,8 +509,18 @@ def finish_output(
     forbidden = {c: every_real for c in missing}
     kinds = {c: metadata.kind(c).value for c in metadata.columns}
     pii_types = {f["column"]: f["pii_type"] for f in prot.findings if f["column"] in missing}
+    # Fakes are drawn after the REAL column (its formats, and the values to avoid), not after
+    # the protect step's fakes: avoiding those too would only narrow the choice (for dates of
+    # birth, to the few days neither a real nor an earlier fake value fell on).
+    basis = protected
+    faked = [c for c in missing if prot.actions.get(c) == "fake" and c in prot.pii_values]
+    if faked:
+        basis = protected.copy()
+        for c in faked:
+            basis[c] = prot.pii_values[c].reindex(protected.index).astype(protected[c].dtype)
     out = pii.fill_output_columns(
-        synthetic, protected, missing, kinds, pii_types, seed, forbidden=forbidden
+        synthetic, basis, missing, kinds, pii_types, seed, forbidden=forbidden,
+        age_links=prot.age_links,
     )
     out = out[columns]
     for c in columns:

@@ -514,6 +514,42 @@ def _null_rules(col: str, s: pd.Series, n: int) -> list:
     )]
 
 
+def outward_bounds(lo: float, hi: float) -> tuple[float, float]:
+    """``[lo, hi]`` widened to multiples of a round step: two significant digits of the width.
+
+    The derived suite is published (metrics.json, the report), and a column's exact extremes
+    are single real records: the largest claim, the oldest customer. Rounding outward keeps
+    the rule's purpose (values far outside the real range fail) without printing them.
+    ``[130.92, 822495.42]`` becomes ``[0, 830000]``; whole numbers less than 100 apart stay
+    as they are (``[18, 90]``). A bound never crosses zero when the real one did not.
+    """
+    lo, hi = float(lo), float(hi)
+    width = hi - lo
+    scale = width if width > 0 else max(abs(lo), abs(hi))
+    if not math.isfinite(scale) or scale == 0:
+        return _whole(lo), _whole(hi)
+    step = 10.0 ** (math.floor(math.log10(scale)) - 1)
+    new_lo = float(f"{math.floor(lo / step) * step:.12g}")
+    new_hi = float(f"{math.ceil(hi / step) * step:.12g}")
+    if lo >= 0 > new_lo:
+        new_lo = 0.0
+    if hi <= 0 < new_hi:
+        new_hi = 0.0
+    return _whole(new_lo), _whole(new_hi)
+
+
+def _whole(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else x
+
+
+def outward_months(lo: pd.Timestamp, hi: pd.Timestamp) -> tuple[str, str]:
+    """``[lo, hi]`` widened to whole months (first day of ``lo``'s month to the first day of
+    the month after ``hi``), as ISO text; see :func:`outward_bounds` for why."""
+    start = lo.normalize().replace(day=1)
+    end = hi.normalize().replace(day=1) + pd.DateOffset(months=1)
+    return start.isoformat(), end.isoformat()
+
+
 def _value_rules(col: str, s: pd.Series, meta: Any) -> list:
     """Ranges, value sets, uniqueness and formats (``s`` has at least one value)."""
     kind = meta.kind
@@ -521,14 +557,16 @@ def _value_rules(col: str, s: pd.Series, meta: Any) -> list:
     out = []
     if kind == ColumnKind.NUMERICAL and pd.api.types.is_numeric_dtype(s.dtype) \
             and not pd.api.types.is_bool_dtype(s.dtype):
-        lo, hi = _py(non_null.min()), _py(non_null.max())
+        lo, hi = outward_bounds(_py(non_null.min()), _py(non_null.max()))
         out.append(_expect("ExpectColumnValuesToBeBetween",
-                           f"real values lie in [{lo}, {hi}]",
+                           f"real values lie in [{lo}, {hi}] (the real range, rounded outward "
+                           "to two significant digits of its width)",
                            column=col, min_value=lo, max_value=hi))
     elif kind == ColumnKind.DATETIME and pd.api.types.is_datetime64_any_dtype(s.dtype):
-        lo, hi = non_null.min().isoformat(), non_null.max().isoformat()
+        lo, hi = outward_months(non_null.min(), non_null.max())
         out.append(_expect("ExpectColumnValuesToBeBetween",
-                           f"real dates lie in [{lo}, {hi}]",
+                           f"real dates lie in [{lo}, {hi}] (the real range, rounded outward "
+                           "to whole months)",
                            column=col, min_value=lo, max_value=hi))
     elif kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN):
         values = _value_set(non_null)

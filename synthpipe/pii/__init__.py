@@ -10,6 +10,7 @@ Typical use (what :func:`synthpipe.pipeline.protect` does)::
     published = fill_output_columns(synthetic, protected, never_modelled, kinds, types, seed)
 """
 
+from synthpipe.pii.dates import AgeLink, find_age_links
 from synthpipe.pii.detect import DIRECT_TYPES, QUASI_TYPES, PIIFinding, detect_pii
 from synthpipe.pii.policies import (
     fake_values,
@@ -21,12 +22,14 @@ from synthpipe.pii.policies import (
 )
 
 __all__ = [
+    "AgeLink",
     "DIRECT_TYPES",
     "QUASI_TYPES",
     "PIIFinding",
     "detect_pii",
     "fake_values",
     "fill_output_columns",
+    "find_age_links",
     "pii_key_from_env",
     "plan_actions",
     "protect_table",

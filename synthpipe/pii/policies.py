@@ -34,6 +34,7 @@ import pandas as pd
 from synthpipe.config import PIIAction, PIIConfig
 from synthpipe.errors import ConfigError, ModelError
 from synthpipe.metadata import TableMetadata
+from synthpipe.pii.dates import AgeLink, dates_for_ages
 from synthpipe.pii.detect import (
     _PHONE_US,
     _POST_CA,
@@ -577,35 +578,55 @@ def _gen_shape(real_text: pd.Series, rng: np.random.Generator, pii_type: str, nu
 # ----------------------------------------------------------------------------- fake_values
 
 
-def _fake_dates(
-    like: pd.Series, forbidden: set | None, n_draw: int, rng: np.random.Generator
-) -> pd.Series:
-    """Dates in the real range on days that no real value falls on."""
-    is_dt = pd.api.types.is_datetime64_any_dtype(like)
-    real = (
-        like.dropna()
-        if is_dt
-        else pd.to_datetime(like.dropna(), errors="coerce", format="mixed").dropna()
-    )
-    if not len(real):
-        raise ModelError(
-            f"column {like.name!r} has no parsable dates to fake from",
-            hint="drop the column or declare its kind in the metadata file",
-        )
-    tz = getattr(real.dt, "tz", None)
-    naive = real.dt.tz_localize(None) if tz is not None else real
-    days = naive.dt.normalize().to_numpy().astype("datetime64[D]").astype(np.int64)
-    banned = set(days.tolist())
+def _real_dates(like: pd.Series) -> pd.Series:
+    """The parsable dates of ``like`` (its dtype and timezone kept)."""
+    if pd.api.types.is_datetime64_any_dtype(like):
+        return like.dropna()
+    return pd.to_datetime(like.dropna(), errors="coerce", format="mixed").dropna()
+
+
+def _day_numbers(dates: pd.Series) -> set[int]:
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_localize(None)
+    return set(dates.dt.normalize().to_numpy().astype("datetime64[D]").astype(np.int64).tolist())
+
+
+def _banned_days(like: pd.Series, forbidden: set | None) -> set[int]:
+    """Days (since 1970-01-01) of the real dates in ``like`` and in ``forbidden``."""
+    banned = _day_numbers(_real_dates(like))
     if forbidden:
         extra = pd.to_datetime(
             pd.Series(list(forbidden), dtype=object), errors="coerce", format="mixed"
         ).dropna()
         if len(extra):
-            if getattr(extra.dt, "tz", None) is not None:
-                extra = extra.dt.tz_localize(None)
-            banned |= set(
-                extra.dt.normalize().to_numpy().astype("datetime64[D]").astype(np.int64).tolist()
-            )
+            banned |= _day_numbers(extra)
+    return banned
+
+
+def _dates_out(drawn: pd.Series, like: pd.Series) -> pd.Series:
+    """Naive ``datetime64[ns]`` dates in ``like``'s form: its dtype and timezone, or, for text
+    dates, the real column's most common layout."""
+    tz = getattr(_real_dates(like).dt, "tz", None)
+    if tz is not None:
+        drawn = drawn.dt.tz_localize(tz)
+    if pd.api.types.is_datetime64_any_dtype(like):
+        return drawn.astype(like.dtype)
+    fmt = _date_format(like.dropna().astype(str))
+    return drawn.dt.strftime(fmt).astype(object)
+
+
+def _fake_dates(
+    like: pd.Series, forbidden: set | None, n_draw: int, rng: np.random.Generator
+) -> pd.Series:
+    """Dates in the real range on days that no real value falls on."""
+    real = _real_dates(like)
+    if not len(real):
+        raise ModelError(
+            f"column {like.name!r} has no parsable dates to fake from",
+            hint="drop the column or declare its kind in the metadata file",
+        )
+    days = np.fromiter(_day_numbers(real), dtype=np.int64)
+    banned = _banned_days(like, forbidden)
     candidates = np.arange(days.min(), days.max() + 1)
     candidates = candidates[~np.isin(candidates, np.fromiter(banned, dtype=np.int64))]
     if n_draw and not len(candidates):
@@ -615,14 +636,7 @@ def _fake_dates(
             hint="drop the column, or pseudonymize it",
         )
     drawn = pd.Series(rng.choice(candidates, size=n_draw).astype("datetime64[D]"))
-    drawn = drawn.astype("datetime64[ns]")
-    if tz is not None:
-        drawn = drawn.dt.tz_localize(tz)
-    if is_dt:
-        return drawn.astype(like.dtype)
-    # String dates go back out in the real column's most common layout.
-    fmt = _date_format(like.dropna().astype(str))
-    return drawn.dt.strftime(fmt).astype(object)
+    return _dates_out(drawn.astype("datetime64[ns]"), like)
 
 
 def _date_format(text: pd.Series) -> str:
@@ -852,6 +866,7 @@ def fill_output_columns(
     pii_types: dict[str, str],
     seed: int,
     forbidden: dict[str, set] | None = None,
+    age_links: dict[str, AgeLink] | None = None,
 ) -> pd.DataFrame:
     """Add the never-modelled columns to the synthetic rows, with fresh values.
 
@@ -868,6 +883,9 @@ def fill_output_columns(
         seed: Seed.
         forbidden: Per column, more values no output may equal (the original real values
             of columns that were faked or pseudonymized in the protected table).
+        age_links: Per date-of-birth column, the age and reference-date columns the real
+            dates agreed with (:func:`synthpipe.pii.dates.find_age_links`): its fake dates
+            then give each synthetic row's age on its reference date.
 
     Returns:
         A new frame: ``synthetic`` plus the filled columns, in ``real``'s column order (columns
@@ -890,7 +908,29 @@ def fill_output_columns(
         values = fake_values(
             real[col], pii_type, len(out), _column_seed(seed, col, "fill"), forbidden.get(col)
         )
+        link = (age_links or {}).get(col)
+        if link is not None and link.age in synthetic.columns and link.on in synthetic.columns:
+            values = _agree_with_age(values, real[col], synthetic, link, forbidden.get(col),
+                                     _column_seed(seed, col, "age"))
         out[col] = values.set_axis(out.index)
     order = [c for c in real.columns if c in out.columns]
     order += [c for c in out.columns if c not in real.columns]
     return out[order]
+
+
+def _agree_with_age(values: pd.Series, like: pd.Series, synthetic: pd.DataFrame, link: AgeLink,
+                    forbidden: set | None, seed: int) -> pd.Series:
+    """``values`` (independent fake dates) replaced, where the row has an age and a reference
+    date, by a fake date giving that age on that date; the missing cells stay missing."""
+    rng = np.random.default_rng(abs(int(seed)))
+    born = dates_for_ages(synthetic[link.age].reset_index(drop=True),
+                          synthetic[link.on].reset_index(drop=True),
+                          _banned_days(like, forbidden), rng)
+    use = (values.notna() & born.notna()).to_numpy()
+    if not use.any():
+        return values
+    out = values.copy()
+    if not pd.api.types.is_datetime64_any_dtype(out.dtype):
+        out = out.astype(object)
+    out[use] = _dates_out(born[use].reset_index(drop=True), like).to_numpy()
+    return out

@@ -57,6 +57,26 @@ def test_sample_no_direct_identifier_leaks(sample_run):
     assert leaked == set()
 
 
+def test_sample_fake_birth_dates_agree_with_the_synthetic_age(sample_run):
+    """The sample's age is the whole years from date_of_birth to incident_date: the faked
+    birth dates keep that for every synthetic row, on days no real birth date falls on."""
+    from synthpipe.pii.dates import whole_years
+
+    _, out = sample_run
+    real = pd.read_parquet(SAMPLE)
+    synth = pd.read_parquet(out / "synthetic.parquet")
+    both = synth["date_of_birth"].notna() & synth["incident_date"].notna()
+    assert both.mean() > 0.95
+    years = whole_years(synth.loc[both, "date_of_birth"], synth.loc[both, "incident_date"])
+    assert (years == synth.loc[both, "age"]).all()
+    assert not synth["date_of_birth"].dropna().isin(set(real["date_of_birth"].dropna())).any()
+    actions = json.loads((out / "manifest.json").read_text())["pii"]["actions"]
+    dob = next(a for a in actions if a["column"] == "date_of_birth")
+    assert dob["action"] == "fake"
+    assert dob["consistent_with"]["age"] == "age"
+    assert dob["consistent_with"]["on"] == "incident_date"
+
+
 def test_sample_manifest_records_the_run(sample_run):
     _, out = sample_run
     m = json.loads((out / "manifest.json").read_text())

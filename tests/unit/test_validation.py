@@ -166,10 +166,18 @@ def test_derived_suite_has_the_expected_rules(train, derived):
     assert all(c.meta and c.meta.get("why") for c in exps), "every rule says why it exists"
     assert sorted(by[("expect_table_columns_to_match_set", None)].kwargs["column_set"]) == \
         sorted(train.columns)
-    assert by[("expect_column_values_to_be_between", "age")].kwargs["min_value"] == \
-        train["age"].min()
-    assert by[("expect_column_values_to_be_between", "claim_amount")].kwargs["max_value"] == \
-        train["claim_amount"].max()
+    # Ranges are the real ones rounded outward (two significant digits of the width): ages
+    # 18-90 stay, the largest claim is not printed.
+    age = by[("expect_column_values_to_be_between", "age")].kwargs
+    assert (age["min_value"], age["max_value"]) == (train["age"].min(), train["age"].max())
+    claims = by[("expect_column_values_to_be_between", "claim_amount")].kwargs
+    assert claims["min_value"] == 0
+    assert train["claim_amount"].max() < claims["max_value"] <= 1.1 * train["claim_amount"].max()
+    assert float(f"{claims['max_value']:.2g}") == claims["max_value"]  # two digits: 41000
+    dob = by[("expect_column_values_to_be_between", "date_of_birth")].kwargs
+    lo, hi = pd.Timestamp(dob["min_value"]), pd.Timestamp(dob["max_value"])
+    assert (lo.day, hi.day) == (1, 1) and lo == lo.normalize() and hi == hi.normalize()
+    assert lo <= train["date_of_birth"].min() and hi > train["date_of_birth"].max()
     # the encoders' rare-label token is allowed beside the real labels
     assert by[("expect_column_values_to_be_in_set", "gender")].kwargs["value_set"] == \
         ["F", "M", "X", "__rare__"]
@@ -196,6 +204,28 @@ def test_derived_suite_has_the_expected_rules(train, derived):
     assert ("incident_date", "report_date") not in pairs
     assert by[("expect_column_unique_value_count_to_be_between", "is_fraud")].kwargs[
         "min_value"] == 2
+
+
+def test_outward_bounds_round_to_two_digits_of_the_width_and_keep_the_sign():
+    assert v.outward_bounds(130.92, 822495.42) == (0, 830000)
+    assert v.outward_bounds(613.61, 6911.19) == (600, 7000)
+    assert v.outward_bounds(18, 90) == (18, 90)
+    assert v.outward_bounds(-3.5, 2.25) == (-3.5, 2.3)
+    assert v.outward_bounds(-822495.42, -130.92) == (-830000, 0)
+    assert v.outward_bounds(5, 5) == (5, 5)
+    lo, hi = v.outward_bounds(0.00123, 0.00456)
+    assert lo <= 0.00123 and hi >= 0.00456 and (lo, hi) == (0.0012, 0.0046)
+    assert v.outward_months(pd.Timestamp("1935-01-23"), pd.Timestamp("2007-06-19 13:00")) == \
+        ("1935-01-01T00:00:00", "2007-07-01T00:00:00")
+
+
+def test_published_suite_holds_no_real_extreme(train, derived):
+    text = json.dumps(v.suite_to_json(derived))
+    for col in ("claim_amount", "annual_premium"):
+        for value in (train[col].min(), train[col].max()):
+            assert str(value) not in text, (col, value)
+    for value in (train["date_of_birth"].min(), train["date_of_birth"].max()):
+        assert value.date().isoformat() not in text
 
 
 @pytest.mark.slow

@@ -1,0 +1,158 @@
+"""Fake dates of birth that agree with the table's age column.
+
+A table often holds both a date of birth and an age, the age being the whole years between
+the birth date and another date of the row (``age`` on ``incident_date``, say). The date of
+birth is a direct identifier, so it is never modelled: synthetic rows get fake dates. Drawn
+independently of the synthetic age, those dates would contradict it in almost every row.
+
+:func:`find_age_links` finds such relations in the REAL table (at least
+:data:`MIN_AGREEMENT` of the complete rows must follow it); :func:`dates_for_ages` then draws,
+for each synthetic row, a birth date uniformly among the days that give exactly the row's age
+on the row's reference date, avoiding the days of real birth dates like every fake date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+#: Share of the complete real rows that must follow the relation for it to be kept.
+MIN_AGREEMENT = 0.99
+#: Complete real rows needed before a relation is believed.
+MIN_ROWS = 20
+#: Ages outside this range are not ages.
+MAX_AGE = 150
+
+
+@dataclass(frozen=True)
+class AgeLink:
+    """``age == whole years from <date column> to on``, in the real table."""
+
+    age: str
+    on: str
+    agreement: float
+
+    def to_dict(self) -> dict:
+        """JSON-able form (for the manifest)."""
+        return {"age": self.age, "on": self.on, "agreement": round(self.agreement, 4)}
+
+
+def _as_dates(s: pd.Series) -> pd.Series:
+    """Timezone-naive dates at midnight (NaT where missing or unparsable)."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        out = s
+    else:
+        out = pd.to_datetime(s, errors="coerce", format="mixed")
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_localize(None)
+    return out.dt.normalize()
+
+
+def whole_years(born: pd.Series, on: pd.Series) -> pd.Series:
+    """Completed years from ``born`` to ``on`` (the age on that date), float with NaN gaps."""
+    b, o = _as_dates(born), _as_dates(on)
+    years = o.dt.year - b.dt.year
+    before_birthday = (o.dt.month < b.dt.month) | (
+        (o.dt.month == b.dt.month) & (o.dt.day < b.dt.day)
+    )
+    return (years - before_birthday.astype("float64")).astype("float64")
+
+
+def _age_like(s: pd.Series) -> bool:
+    if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return False
+    v = pd.to_numeric(s, errors="coerce").dropna()
+    return len(v) > 0 and bool(((v % 1) == 0).all()) and v.min() >= 0 and v.max() <= MAX_AGE
+
+
+def find_age_links(real: pd.DataFrame, birth_columns: Iterable[str],
+                   candidates: Iterable[str]) -> dict[str, AgeLink]:
+    """Per birth-date column, the (age, reference date) pair of ``candidates`` it agrees with.
+
+    Args:
+        real: The real table (before any faking).
+        birth_columns: Date columns to be faked.
+        candidates: Columns that the synthetic rows will carry (modelled ones): ages are
+            whole-number columns within [0, 150], reference dates are date columns.
+
+    Returns:
+        ``{birth column: AgeLink}`` for relations followed by at least ``MIN_AGREEMENT`` of at
+        least ``MIN_ROWS`` complete rows; the best-agreeing pair when several qualify.
+    """
+    candidates = [c for c in candidates if c in real.columns]
+    ages = [c for c in candidates if _age_like(real[c])]
+    dates = [c for c in candidates if pd.api.types.is_datetime64_any_dtype(real[c])]
+    links: dict[str, AgeLink] = {}
+    for born in birth_columns:
+        if born not in real.columns or not ages or not dates:
+            continue
+        best: AgeLink | None = None
+        for on in (d for d in dates if d != born):
+            years = whole_years(real[born], real[on])
+            for age in ages:
+                a = pd.to_numeric(real[age], errors="coerce").astype("float64")
+                complete = years.notna() & a.notna()
+                if int(complete.sum()) < MIN_ROWS:
+                    continue
+                share = float((years[complete] == a[complete]).mean())
+                if share >= MIN_AGREEMENT and (best is None or share > best.agreement):
+                    best = AgeLink(age=str(age), on=str(on), agreement=share)
+        if best is not None:
+            links[str(born)] = best
+    return links
+
+
+def _shift_years(on: pd.Series, years: np.ndarray) -> np.ndarray:
+    """``on`` minus ``years`` calendar years as day numbers (29 Feb -> 28 Feb when needed)."""
+    year = on.dt.year.to_numpy() - years
+    month = on.dt.month.to_numpy()
+    day = on.dt.day.to_numpy()
+    first = pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": 1}))
+    last_day = first.dt.days_in_month.to_numpy()
+    shifted = first + pd.to_timedelta(np.minimum(day, last_day) - 1, unit="D")
+    return shifted.to_numpy().astype("datetime64[D]").astype(np.int64)
+
+
+def dates_for_ages(age: pd.Series, on: pd.Series, banned_days: set[int],
+                   rng: np.random.Generator) -> pd.Series:
+    """Birth dates giving exactly ``age`` on ``on``, avoiding ``banned_days``.
+
+    Args:
+        age: Whole-number ages (rows with a gap, or with no age, get NaT).
+        on: Reference dates, aligned with ``age``.
+        banned_days: Day numbers (days since 1970-01-01) no output may fall on.
+        rng: Random source.
+
+    Returns:
+        ``datetime64[ns]`` birth dates at midnight, uniform over the allowed days of each
+        row's window; NaT where ``age`` or ``on`` is missing or every day of the window is
+        banned.
+    """
+    a = pd.to_numeric(age, errors="coerce").to_numpy(dtype="float64")
+    ref = _as_dates(on).reset_index(drop=True)
+    ok = ~np.isnan(a) & ref.notna().to_numpy() & (a >= 0) & (a <= MAX_AGE)
+    out = np.full(len(a), np.iinfo(np.int64).min, dtype=np.int64)
+    if ok.any():
+        years = a[ok].astype(np.int64)
+        r = ref[ok]
+        # Born on [on - (age + 1) years + 1 day, on - age years]: exactly `age` on `on`.
+        latest = _shift_years(r, years)
+        earliest = _shift_years(r, years + 1) + 1
+        # Uniform over the free days of each row's window: the free days of the whole span,
+        # sorted, and each window's slice of them found by binary search.
+        free = np.arange(earliest.min(), latest.max() + 1, dtype=np.int64)
+        if banned_days:
+            free = free[~np.isin(free, np.fromiter(banned_days, dtype=np.int64))]
+        first = np.searchsorted(free, earliest, side="left")
+        count = np.searchsorted(free, latest, side="right") - first
+        pick = first + (rng.random(len(years)) * np.maximum(count, 1)).astype(np.int64)
+        days = np.where(count > 0, free[np.minimum(pick, len(free) - 1)] if len(free) else 0,
+                        np.iinfo(np.int64).min)
+        out[ok] = days
+    nat = out == np.iinfo(np.int64).min
+    result = out.astype("datetime64[D]").astype("datetime64[ns]")
+    result[nat] = np.datetime64("NaT")
+    return pd.Series(result, name=getattr(age, "name", None))

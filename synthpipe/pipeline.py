@@ -825,8 +825,60 @@ def sample_all_chunks(
         "chunk_rows": cfg.chunk_rows,
         "pii_leaks": sum(r["pii_leaks"] for r in results),
         "evaluated_part": "part-00000.parquet",
+        "redrawn_across_parts": unique_across_parts(staging, prot, metadata, cfg.seed),
     }
     return staging, summary
+
+
+def unique_across_parts(folder: Path, prot: Protected, metadata: TableMetadata,
+                        seed: int) -> dict[str, int]:
+    """Keep filled columns unique over all parts of a large output; returns redraws per column.
+
+    Each part is filled on its own (possibly on another worker), so a fake id of one part can
+    repeat one of another (four parts of 250,000 seven-digit ids would share tens of thousands).
+    Every filled column whose real values are unique is read from all parts, and each repeat of
+    an earlier value is replaced by a fresh fake; the parts that changed are rewritten.
+    """
+    from synthpipe import pii
+
+    parts = sorted(Path(folder).glob("part-*.parquet"))
+    protected = prot.df
+    modelled = set(model_columns(metadata, prot.actions))
+    columns = [c for c in protected.columns if prot.actions.get(c) != "drop"
+               and c not in modelled and protected[c].notna().any()
+               and protected[c].dropna().is_unique]
+    if len(parts) < 2 or not columns:
+        return {}
+    # Only the columns checked are read from every part; a part is read whole only to be
+    # rewritten, so the flow never holds the whole output.
+    frames = [pd.read_parquet(p, columns=columns) for p in parts]
+    sizes = [len(f) for f in frames]
+    every_real = set().union(*(set(v.astype(str)) for v in prot.pii_values.values()))
+    types = {f["column"]: f["pii_type"] for f in prot.findings}
+    redrawn: dict[str, int] = {}
+    updates: dict[int, dict[str, np.ndarray]] = {}
+    for col in columns:
+        values = pd.concat([f[col] for f in frames], ignore_index=True)
+        like = prot.pii_values[col] if col in prot.pii_values else protected[col]
+        pii_type = types.get(col) or pii.fallback_type(protected[col], metadata.kind(col).value)
+        fixed = pii.redraw_repeats(values, like, pii_type, seed + 7919, every_real)
+        moved = (fixed.astype(str) != values.astype(str)).to_numpy()
+        if not moved.any():
+            continue
+        redrawn[str(col)] = int(moved.sum())
+        start = 0
+        for i, n in enumerate(sizes):
+            if moved[start:start + n].any():
+                updates.setdefault(i, {})[col] = fixed.iloc[start:start + n].to_numpy()
+            start += n
+    for i, new_columns in sorted(updates.items()):
+        part = pd.read_parquet(parts[i])
+        for col, arr in new_columns.items():
+            part[col] = pd.Series(arr, index=part.index).astype(part[col].dtype)
+        write_table(part, parts[i])
+    if redrawn:
+        log.info("redrew values repeated across parts: %s", redrawn)
+    return redrawn
 
 
 # ----------------------------------------------------------------------------- candidates

@@ -14,11 +14,13 @@ from synthpipe.pii.dates import AgeLink, find_age_links
 from synthpipe.pii.detect import DIRECT_TYPES, QUASI_TYPES, PIIFinding, detect_pii
 from synthpipe.pii.policies import (
     fake_values,
+    fallback_type,
     fill_output_columns,
     pii_key_from_env,
     plan_actions,
     protect_table,
     pseudonymize,
+    redraw_repeats,
 )
 
 __all__ = [
@@ -28,10 +30,12 @@ __all__ = [
     "PIIFinding",
     "detect_pii",
     "fake_values",
+    "fallback_type",
     "fill_output_columns",
     "find_age_links",
     "pii_key_from_env",
     "plan_actions",
     "protect_table",
     "pseudonymize",
+    "redraw_repeats",
 ]

@@ -782,7 +782,8 @@ def _column_seed(seed: int, column: object, salt: str) -> int:
     return int(np.random.SeedSequence([abs(int(seed)), crc]).generate_state(1)[0])
 
 
-def _fallback_type(s: pd.Series, kind: str | None = None) -> str:
+def fallback_type(s: pd.Series, kind: str | None = None) -> str:
+    """PII type of a column filled without a finding (by its kind or dtype)."""
     if kind == "id":
         return "identifier"
     if kind == "text":
@@ -836,7 +837,7 @@ def protect_table(
     for col in [c for c in df.columns if c in actions]:
         action = PIIAction(actions[col])
         f = by_col.get(col)
-        pii_type = f.pii_type if f else _fallback_type(df[col])
+        pii_type = f.pii_type if f else fallback_type(df[col])
         if action == PIIAction.DROP:
             out = out.drop(columns=[col])
         elif action == PIIAction.PSEUDONYMIZE:
@@ -904,7 +905,7 @@ def fill_output_columns(
     forbidden = forbidden or {}
     out = synthetic.copy()
     for col in columns:
-        pii_type = pii_types.get(col) or _fallback_type(real[col], kinds.get(col))
+        pii_type = pii_types.get(col) or fallback_type(real[col], kinds.get(col))
         values = fake_values(
             real[col], pii_type, len(out), _column_seed(seed, col, "fill"), forbidden.get(col)
         )
@@ -916,6 +917,37 @@ def fill_output_columns(
     order = [c for c in real.columns if c in out.columns]
     order += [c for c in out.columns if c not in real.columns]
     return out[order]
+
+
+def redraw_repeats(values: pd.Series, like: pd.Series, pii_type: str, seed: int,
+                   forbidden: set | None = None) -> pd.Series:
+    """``values`` with every repeat of an earlier value replaced by a fresh fake.
+
+    The parts of a large output are filled independently (in parallel, with no shared state),
+    so an id drawn for one part can repeat one drawn for another. The replacements equal no
+    value of ``values``, ``like`` or ``forbidden``, and no other replacement.
+
+    Args:
+        values: One column of the whole output (all parts, in order).
+        like: The real column the fakes imitate.
+        pii_type: Its PII type (``identifier`` for ids without a finding).
+        seed: Seed of the replacements.
+        forbidden: More values no replacement may equal (the real direct identifiers).
+    """
+    out = values.reset_index(drop=True).copy()
+    for round_ in range(MAX_ROUNDS):
+        dup = (out.duplicated(keep="first") & out.notna()).to_numpy()
+        if not dup.any():
+            return out
+        taken = set(out.dropna().astype(str)) | (forbidden or set())
+        fresh = fake_values(like.dropna(), pii_type, int(dup.sum()), seed + round_, taken)
+        if not pd.api.types.is_dtype_equal(out.dtype, fresh.dtype):
+            out = out.astype(object)
+        out[dup] = fresh.to_numpy()
+    raise ModelError(
+        f"could not make the values of {values.name!r} unique across the output's parts",
+        hint="raise chunk_rows so fewer parts are filled independently, or drop the column",
+    )
 
 
 def _agree_with_age(values: pd.Series, like: pd.Series, synthetic: pd.DataFrame, link: AgeLink,

@@ -167,8 +167,15 @@ def _dask_subflowtask_runs(parent_flow_run_id):
 def test_chunked_sampling_writes_an_exact_partitioned_dataset(table, tmp_path):
     from synthpipe.pipeline import run_pipeline
 
+    # An id column whose fakes are drawn per part: 3,500 five-digit ids in four parts would
+    # repeat across parts (~60 expected) unless the output is made unique afterwards.
+    src = pd.read_parquet(table)
+    ids = np.random.default_rng(1).choice(100_000, len(src), replace=False)
+    src.insert(0, "policy_id", [f"P-{i:05d}" for i in ids])
+    with_ids = tmp_path / "with_ids.parquet"
+    src.to_parquet(with_ids)
     cfg = RunConfig(
-        table=table, target="label", out=tmp_path / "big", rows=3500, chunk_rows=1000,
+        table=with_ids, target="label", out=tmp_path / "big", rows=3500, chunk_rows=1000,
         rebalance={"spec": "0.3"}, model={"name": "tvae", "epochs": 2}, cache=False,
     )
     result = run_pipeline(cfg)
@@ -180,6 +187,8 @@ def test_chunked_sampling_writes_an_exact_partitioned_dataset(table, tmp_path):
     assert len(data) == 3500
     assert data["label"].value_counts().to_dict() == {"N": 2450, "Y": 1050}
     assert max(len(pd.read_parquet(p)) for p in parts) <= 1000
+    assert data["policy_id"].is_unique and data["policy_id"].str.fullmatch(r"P-\d{5}").all()
+    assert not data["policy_id"].isin(set(src["policy_id"])).any()
     manifest = json.loads((result.out_dir / "manifest.json").read_text())
     assert manifest["rows"]["synthetic"] == 3500
     assert any(k.startswith("synthetic/part-") for k in manifest["outputs"])

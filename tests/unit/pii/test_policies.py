@@ -17,6 +17,7 @@ from synthpipe.pii import (
     plan_actions,
     protect_table,
     pseudonymize,
+    redraw_repeats,
 )
 from synthpipe.pii.detect import luhn_valid
 
@@ -302,3 +303,16 @@ def test_fill_output_columns(claims: pd.DataFrame) -> None:
     assert out[["age", "state", "claim_amount"]].equals(synthetic)
     with pytest.raises(ConfigError, match="not_there"):
         fill_output_columns(synthetic, real, ["not_there"], {}, {}, seed=0)
+
+
+def test_redraw_repeats_keeps_first_values_and_makes_the_rest_unique(claims: pd.DataFrame):
+    real = claims["claim_id"]
+    parts = [fake_values(real, "identifier", 500, seed=s) for s in (1, 2)]
+    whole = pd.concat([parts[0], parts[0].iloc[:40], parts[1]], ignore_index=True)
+    assert whole.duplicated().sum() >= 40
+    fixed = redraw_repeats(whole, real, "identifier", seed=9, forbidden={"CLM-0000001"})
+    assert fixed.is_unique and len(fixed) == len(whole)
+    first = ~whole.duplicated(keep="first")
+    assert fixed[first].equals(whole[first])  # first occurrences stay
+    assert fixed.str.fullmatch(r"CLM-\d{7}").all()
+    assert not fixed[~first].isin(set(real) | {"CLM-0000001"}).any()

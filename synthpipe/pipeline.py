@@ -105,6 +105,25 @@ class Protected:
     # synthpipe.pii.dates): their synthetic values are drawn to agree too.
     age_links: dict[str, Any] = field(default_factory=dict)
 
+    def real_direct_strings(self) -> set[str]:
+        """Every real direct-identifier value as text: no output cell may equal one (a fake
+        zip code must not equal a real policy number either)."""
+        return set().union(*(set(v.astype(str)) for v in self.pii_values.values()))
+
+    def fill_like(self, column: str) -> pd.Series:
+        """The column new output values imitate: the REAL values of a faked direct identifier
+        (its formats, and the values to avoid), else the protected column (a pseudonymized
+        column's tokens, an id column). Imitating the protect step's fakes would only narrow
+        the choice: for dates of birth, to the few days neither a real nor an earlier fake
+        value fell on."""
+        if self.imitates_real(column):
+            return self.pii_values[column].reindex(self.df.index).astype(self.df[column].dtype)
+        return self.df[column]
+
+    def imitates_real(self, column: str) -> bool:
+        """Whether :meth:`fill_like` gives the real values (a faked direct identifier)."""
+        return self.actions.get(column) == "fake" and column in self.pii_values
+
 
 @dataclass
 class RunResult:
@@ -215,9 +234,8 @@ def protect(df: pd.DataFrame, metadata: TableMetadata, cfg: RunConfig) -> Protec
     }
     plain = {c: PIIAction(a).value for c, a in actions.items()}
     # Faked dates of birth follow the synthetic age where the real ones followed an age column.
-    births = [c for c, a in plain.items() if a == "fake" and (
-        pd.api.types.is_datetime64_any_dtype(df[c])
-        or (by_col.get(c) is not None and by_col[c].pii_type in ("date_of_birth", "date")))]
+    births = [c for c, a in plain.items() if a == "fake" and pii.is_date_pii(
+        df[c], by_col[c].pii_type if c in by_col else "")]
     age_links = pii.find_age_links(df, births, model_columns(metadata, plain)) if births else {}
     for entry in action_log:
         if entry["column"] in age_links:
@@ -503,21 +521,14 @@ def finish_output(
     protected = prot.df
     columns = [c for c in protected.columns if prot.actions.get(c) != "drop"]
     missing = [c for c in columns if c not in synthetic.columns]
-    # No output cell may equal any real direct-identifier value, whichever column it came from
-    # (a fake zip code must not equal a real policy number either).
-    every_real = set().union(*(set(v.astype(str)) for v in prot.pii_values.values()))
+    every_real = prot.real_direct_strings()
     forbidden = {c: every_real for c in missing}
     kinds = {c: metadata.kind(c).value for c in metadata.columns}
     pii_types = {f["column"]: f["pii_type"] for f in prot.findings if f["column"] in missing}
-    # Fakes are drawn after the REAL column (its formats, and the values to avoid), not after
-    # the protect step's fakes: avoiding those too would only narrow the choice (for dates of
-    # birth, to the few days neither a real nor an earlier fake value fell on).
-    basis = protected
-    faked = [c for c in missing if prot.actions.get(c) == "fake" and c in prot.pii_values]
-    if faked:
-        basis = protected.copy()
-        for c in faked:
-            basis[c] = prot.pii_values[c].reindex(protected.index).astype(protected[c].dtype)
+    swap = [c for c in missing if prot.imitates_real(c)]
+    basis = protected.copy() if swap else protected  # copied only when a column changes
+    for c in swap:
+        basis[c] = prot.fill_like(c)
     out = pii.fill_output_columns(
         synthetic, basis, missing, kinds, pii_types, seed, forbidden=forbidden,
         age_links=prot.age_links,
@@ -853,15 +864,14 @@ def unique_across_parts(folder: Path, prot: Protected, metadata: TableMetadata,
     # rewritten, so the flow never holds the whole output.
     frames = [pd.read_parquet(p, columns=columns) for p in parts]
     sizes = [len(f) for f in frames]
-    every_real = set().union(*(set(v.astype(str)) for v in prot.pii_values.values()))
+    every_real = prot.real_direct_strings()
     types = {f["column"]: f["pii_type"] for f in prot.findings}
     redrawn: dict[str, int] = {}
     updates: dict[int, dict[str, np.ndarray]] = {}
     for col in columns:
         values = pd.concat([f[col] for f in frames], ignore_index=True)
-        like = prot.pii_values[col] if col in prot.pii_values else protected[col]
         pii_type = types.get(col) or pii.fallback_type(protected[col], metadata.kind(col).value)
-        fixed = pii.redraw_repeats(values, like, pii_type, seed + 7919, every_real)
+        fixed = pii.redraw_repeats(values, prot.fill_like(col), pii_type, seed + 7919, every_real)
         moved = (fixed.astype(str) != values.astype(str)).to_numpy()
         if not moved.any():
             continue

@@ -148,11 +148,11 @@ def dates_for_ages(age: pd.Series, on: pd.Series, banned_days: set[int],
             free = free[~np.isin(free, np.fromiter(banned_days, dtype=np.int64))]
         first = np.searchsorted(free, earliest, side="left")
         count = np.searchsorted(free, latest, side="right") - first
-        pick = first + (rng.random(len(years)) * np.maximum(count, 1)).astype(np.int64)
-        days = np.where(count > 0, free[np.minimum(pick, len(free) - 1)] if len(free) else 0,
-                        np.iinfo(np.int64).min)
+        pick = first + (rng.random(len(years)) * count).astype(np.int64)
+        has_free = count > 0
+        days = np.full(len(years), np.iinfo(np.int64).min, dtype=np.int64)
+        days[has_free] = free[pick[has_free]]
         out[ok] = days
-    nat = out == np.iinfo(np.int64).min
+    # The smallest int64 is NaT as a datetime64.
     result = out.astype("datetime64[D]").astype("datetime64[ns]")
-    result[nat] = np.datetime64("NaT")
     return pd.Series(result, name=getattr(age, "name", None))

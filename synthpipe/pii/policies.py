@@ -615,10 +615,15 @@ def _dates_out(drawn: pd.Series, like: pd.Series) -> pd.Series:
     return drawn.dt.strftime(fmt).astype(object)
 
 
+def is_date_pii(like: pd.Series, pii_type: str) -> bool:
+    """Whether ``like`` is faked as dates (a date type, or a datetime dtype)."""
+    return pii_type in ("date_of_birth", "date") or pd.api.types.is_datetime64_any_dtype(like)
+
+
 def _fake_dates(
-    like: pd.Series, forbidden: set | None, n_draw: int, rng: np.random.Generator
+    like: pd.Series, banned: set[int], n_draw: int, rng: np.random.Generator
 ) -> pd.Series:
-    """Dates in the real range on days that no real value falls on."""
+    """Dates in the real range on none of the ``banned`` days (see :func:`_banned_days`)."""
     real = _real_dates(like)
     if not len(real):
         raise ModelError(
@@ -626,7 +631,6 @@ def _fake_dates(
             hint="drop the column or declare its kind in the metadata file",
         )
     days = np.fromiter(_day_numbers(real), dtype=np.int64)
-    banned = _banned_days(like, forbidden)
     candidates = np.arange(days.min(), days.max() + 1)
     candidates = candidates[~np.isin(candidates, np.fromiter(banned, dtype=np.int64))]
     if n_draw and not len(candidates):
@@ -637,6 +641,17 @@ def _fake_dates(
         )
     drawn = pd.Series(rng.choice(candidates, size=n_draw).astype("datetime64[D]"))
     return _dates_out(drawn.astype("datetime64[ns]"), like)
+
+
+def _fake_date_values(like: pd.Series, n: int, seed: int, banned: set[int]) -> pd.Series:
+    """:func:`fake_values` for a date column, given its banned days (parsing ``forbidden``
+    into days is the slow part: callers that need the days twice compute them once)."""
+    rng = np.random.default_rng(abs(int(seed)))
+    n_missing = int(round((float(like.isna().mean()) if len(like) else 0.0) * n))
+    n_draw = n - n_missing
+    drawn = (_fake_dates(like, banned, n_draw, rng) if n_draw
+             else pd.Series([], dtype=object))
+    return _place(drawn, n, n_missing, rng, like.dtype, like.name)
 
 
 def _date_format(text: pd.Series) -> str:
@@ -691,10 +706,8 @@ def fake_values(
             hint="keep or drop the column instead of faking it",
         )
 
-    is_dt = pd.api.types.is_datetime64_any_dtype(dtype)
-    if n_draw and (pii_type in ("date_of_birth", "date") or is_dt):
-        drawn = _fake_dates(like, forbidden, n_draw, rng)
-        return _place(drawn, n, n_missing, rng, dtype, like.name)
+    if n_draw and is_date_pii(like, pii_type):
+        return _fake_date_values(like, n, seed, _banned_days(like, forbidden))
 
     numeric = pd.api.types.is_numeric_dtype(dtype)
     real_text = _canonical_text(real) if numeric else real.astype(str)
@@ -906,13 +919,16 @@ def fill_output_columns(
     out = synthetic.copy()
     for col in columns:
         pii_type = pii_types.get(col) or fallback_type(real[col], kinds.get(col))
-        values = fake_values(
-            real[col], pii_type, len(out), _column_seed(seed, col, "fill"), forbidden.get(col)
-        )
+        fill_seed = _column_seed(seed, col, "fill")
         link = (age_links or {}).get(col)
-        if link is not None and link.age in synthetic.columns and link.on in synthetic.columns:
-            values = _agree_with_age(values, real[col], synthetic, link, forbidden.get(col),
+        if (link is not None and link.age in synthetic.columns and link.on in synthetic.columns
+                and is_date_pii(real[col], pii_type)):
+            banned = _banned_days(real[col], forbidden.get(col))
+            values = _fake_date_values(real[col], len(out), fill_seed, banned)
+            values = _agree_with_age(values, real[col], synthetic, link, banned,
                                      _column_seed(seed, col, "age"))
+        else:
+            values = fake_values(real[col], pii_type, len(out), fill_seed, forbidden.get(col))
         out[col] = values.set_axis(out.index)
     order = [c for c in real.columns if c in out.columns]
     order += [c for c in out.columns if c not in real.columns]
@@ -951,13 +967,12 @@ def redraw_repeats(values: pd.Series, like: pd.Series, pii_type: str, seed: int,
 
 
 def _agree_with_age(values: pd.Series, like: pd.Series, synthetic: pd.DataFrame, link: AgeLink,
-                    forbidden: set | None, seed: int) -> pd.Series:
+                    banned: set[int], seed: int) -> pd.Series:
     """``values`` (independent fake dates) replaced, where the row has an age and a reference
     date, by a fake date giving that age on that date; the missing cells stay missing."""
     rng = np.random.default_rng(abs(int(seed)))
     born = dates_for_ages(synthetic[link.age].reset_index(drop=True),
-                          synthetic[link.on].reset_index(drop=True),
-                          _banned_days(like, forbidden), rng)
+                          synthetic[link.on].reset_index(drop=True), banned, rng)
     use = (values.notna() & born.notna()).to_numpy()
     if not use.any():
         return values

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,3 +38,16 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+def window_outside(age: Any, on: Any, lo: Any, hi: Any) -> Any:
+    """Rows whose birth-date window for ``age`` on ``on`` (pandas Series) lies wholly outside
+    ``[lo, hi]``: born after ``on`` minus ``age + 1`` years and no later than ``on`` minus
+    ``age`` years."""
+    import pandas as pd
+
+    pairs = list(zip(age, on, strict=True))
+    latest = pd.Series([d - pd.DateOffset(years=int(a)) for a, d in pairs], index=age.index)
+    earliest = pd.Series([d - pd.DateOffset(years=int(a) + 1) + pd.Timedelta(days=1)
+                          for a, d in pairs], index=age.index)
+    return (latest < lo) | (earliest > hi)

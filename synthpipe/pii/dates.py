@@ -117,7 +117,8 @@ def _shift_years(on: pd.Series, years: np.ndarray) -> np.ndarray:
 
 
 def dates_for_ages(age: pd.Series, on: pd.Series, banned_days: set[int],
-                   rng: np.random.Generator) -> pd.Series:
+                   rng: np.random.Generator,
+                   within: tuple[int, int] | None = None) -> pd.Series:
     """Birth dates giving exactly ``age`` on ``on``, avoiding ``banned_days``.
 
     Args:
@@ -125,11 +126,14 @@ def dates_for_ages(age: pd.Series, on: pd.Series, banned_days: set[int],
         on: Reference dates, aligned with ``age``.
         banned_days: Day numbers (days since 1970-01-01) no output may fall on.
         rng: Random source.
+        within: First and last allowed day number (the real column's range: a synthetic age
+            and date the real rows never combined can ask for a birth date before the oldest
+            real one, which the output's derived suite rejects).
 
     Returns:
         ``datetime64[ns]`` birth dates at midnight, uniform over the allowed days of each
-        row's window; NaT where ``age`` or ``on`` is missing or every day of the window is
-        banned.
+        row's window; NaT where ``age`` or ``on`` is missing or no day of the window is
+        allowed.
     """
     a = pd.to_numeric(age, errors="coerce").to_numpy(dtype="float64")
     ref = _as_dates(on).reset_index(drop=True)
@@ -143,7 +147,10 @@ def dates_for_ages(age: pd.Series, on: pd.Series, banned_days: set[int],
         earliest = _shift_years(r, years + 1) + 1
         # Uniform over the free days of each row's window: the free days of the whole span,
         # sorted, and each window's slice of them found by binary search.
-        free = np.arange(earliest.min(), latest.max() + 1, dtype=np.int64)
+        lo, hi = earliest.min(), latest.max()
+        if within is not None:
+            lo, hi = max(lo, within[0]), min(hi, within[1])
+        free = np.arange(lo, hi + 1, dtype=np.int64)
         if banned_days:
             free = free[~np.isin(free, np.fromiter(banned_days, dtype=np.int64))]
         first = np.searchsorted(free, earliest, side="left")

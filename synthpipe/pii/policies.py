@@ -968,11 +968,14 @@ def redraw_repeats(values: pd.Series, like: pd.Series, pii_type: str, seed: int,
 
 def _agree_with_age(values: pd.Series, like: pd.Series, synthetic: pd.DataFrame, link: AgeLink,
                     banned: set[int], seed: int) -> pd.Series:
-    """``values`` (independent fake dates) replaced, where the row has an age and a reference
-    date, by a fake date giving that age on that date; the missing cells stay missing."""
+    """``values`` (independent fake dates, in the real range) replaced, where the row has an age
+    and a reference date, by a fake date in the real range giving that age on that date; the
+    missing cells, and rows whose age needs a date outside the real range, keep ``values``."""
     rng = np.random.default_rng(abs(int(seed)))
+    days = _day_numbers(_real_dates(like))
+    within = (min(days), max(days)) if days else None
     born = dates_for_ages(synthetic[link.age].reset_index(drop=True),
-                          synthetic[link.on].reset_index(drop=True), banned, rng)
+                          synthetic[link.on].reset_index(drop=True), banned, rng, within)
     use = (values.notna() & born.notna()).to_numpy()
     if not use.any():
         return values

@@ -9,6 +9,7 @@ import pytest
 from synthpipe.config import SAMPLE_TABLE
 from synthpipe.pii import fill_output_columns, find_age_links
 from synthpipe.pii.dates import dates_for_ages, whole_years
+from tests.conftest import window_outside
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +77,15 @@ def test_fill_output_columns_follows_the_synthetic_age(claims):
     born = out["date_of_birth"]
     known = born.notna()
     assert known.mean() > 0.9
-    assert (whole_years(born[known], out.loc[known, "incident_date"])
-            == out.loc[known, "age"]).all()
+    # Every birth date stays in the real range; it gives the row's age unless that age on that
+    # date needs a birth date wholly outside the range (an age and date no real row combined).
+    real_lo, real_hi = claims["date_of_birth"].min(), claims["date_of_birth"].max()
+    assert born[known].between(real_lo, real_hi).all()
+    agrees = whole_years(born[known], out.loc[known, "incident_date"]) == out.loc[known, "age"]
+    outside = window_outside(out.loc[known, "age"], out.loc[known, "incident_date"],
+                             real_lo, real_hi)
+    assert outside.any(), "the test draws ages the real range cannot hold"
+    assert (agrees | outside).all() and agrees[~outside].all()
     assert not born[known].isin(set(claims["date_of_birth"])).any()
     # Without the link the same call draws independent dates: most rows then disagree.
     plain = fill_output_columns(
@@ -101,3 +109,15 @@ def test_text_dates_keep_their_layout(claims):
     parsed = pd.to_datetime(text, format="%m/%d/%Y")
     assert (whole_years(parsed, out.loc[text.index, "incident_date"])
             == out.loc[text.index, "age"]).all()
+
+
+def test_dates_for_ages_stay_within_the_given_range():
+    on = pd.Series(pd.to_datetime(["2022-06-15", "2022-06-15", "2022-06-15"]))
+    age = pd.Series([30.0, 30.0, 95.0])
+    lo = np.datetime64("1991-09-01").astype(np.int64)
+    hi = np.datetime64("2000-01-01").astype(np.int64)
+    born = dates_for_ages(age, on, set(), np.random.default_rng(0), within=(int(lo), int(hi)))
+    # Age 30 on 2022-06-15: born 1991-06-16 .. 1992-06-15, cut to 1991-09-01 .. 1992-06-15.
+    assert born.iloc[:2].between(pd.Timestamp("1991-09-01"), pd.Timestamp("1992-06-15")).all()
+    assert (whole_years(born.iloc[:2], on.iloc[:2]) == 30).all()
+    assert pd.isna(born.iloc[2])  # age 95 needs a date before 1991: none allowed

@@ -545,19 +545,23 @@ def finish_output(
 
 
 def validate_synthetic(
-    train: pd.DataFrame, published: pd.DataFrame, metadata: TableMetadata, target: str | None
+    train: pd.DataFrame, published: pd.DataFrame, metadata: TableMetadata, target: str | None,
+    model_path: str | None = None,
 ) -> tuple[dict, dict]:
     """Derive a Great Expectations suite from the real training data; validate the output.
 
     The suite covers every column of the (protected) training table, so a column missing from
-    the output fails its column-set check.
+    the output fails its column-set check. It is published with the run, so its value sets
+    leave out the labels the model at ``model_path`` merged as rare (its ``rare_min_count``).
 
     Returns:
         The validation report (dict) and the suite (JSON dict) saved beside the run.
     """
     from synthpipe import validation
 
-    suite = validation.derive_suite(train, metadata.subset(list(train.columns)), target)
+    min_count = load_model(model_path).transformer_.rare_min_count if model_path else 0
+    suite = validation.derive_suite(train, metadata.subset(list(train.columns)), target,
+                                    min_label_count=int(min_count))
     report = validation.validate(published, suite)
     return report.to_dict(), validation.suite_to_json(suite)
 
@@ -1056,7 +1060,8 @@ def run_pipeline(
     suites = each(
         "validate_synthetic",
         validate_synthetic,
-        [(train, pub, ing.metadata, cfg.target) for pub in published],
+        [(train, pub, ing.metadata, cfg.target, p)
+         for pub, p in zip(published, paths, strict=True)],
     )
     metrics_list = each(
         "evaluate",

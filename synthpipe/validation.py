@@ -389,6 +389,7 @@ def derive_suite(
     metadata: TableMetadata,
     target: str | None = None,
     name: str = "derived",
+    min_label_count: int = 0,
 ) -> gx.ExpectationSuite:
     """Derive a suite from the real training table, to validate synthetic rows against.
 
@@ -401,11 +402,18 @@ def derive_suite(
     order. Numeric column pairs are not searched for order rules (rarely meaningful, and
     quadratic in the number of columns).
 
+    The suite is published with the synthetic data, so it must not list what the synthetic data
+    itself may not show: with ``min_label_count`` k, labels of a categorical column (the target
+    excepted) seen fewer than k times in real are left out of its value set. The synthesizers
+    merge exactly those labels (their ``rare_min_count``) and never emit them.
+
     Args:
         train: The real training table.
         metadata: Its column metadata (kinds decide which rules apply).
         target: Label column, or None.
         name: Suite name.
+        min_label_count: Rare-label threshold of the model whose output the suite checks
+            (0: list every label).
 
     Returns:
         The suite; each expectation has ``meta["why"]`` saying what in the data it came from.
@@ -443,7 +451,7 @@ def derive_suite(
         exps.extend(_type_rules(col, s, meta))
         exps.extend(_null_rules(col, s, n))
         if s.notna().any():
-            exps.extend(_value_rules(col, s, meta))
+            exps.extend(_value_rules(col, s, meta, min_label_count, is_target=col == target))
     if target is not None and train[target].nunique(dropna=True) >= 2:
         exps.append(_expect(
             "ExpectColumnUniqueValueCountToBeBetween",
@@ -550,8 +558,13 @@ def outward_months(lo: pd.Timestamp, hi: pd.Timestamp) -> tuple[str, str]:
     return start.isoformat(), end.isoformat()
 
 
-def _value_rules(col: str, s: pd.Series, meta: Any) -> list:
-    """Ranges, value sets, uniqueness and formats (``s`` has at least one value)."""
+def _value_rules(col: str, s: pd.Series, meta: Any, min_label_count: int = 0,
+                 is_target: bool = False) -> list:
+    """Ranges, value sets, uniqueness and formats (``s`` has at least one value).
+
+    A categorical value set leaves out labels seen fewer than ``min_label_count`` times and
+    admits the merged-label placeholder, except in the target (its classes are sampled as
+    they are, never merged)."""
     kind = meta.kind
     non_null = s.dropna()
     out = []
@@ -569,9 +582,20 @@ def _value_rules(col: str, s: pd.Series, meta: Any) -> list:
                            "to whole months)",
                            column=col, min_value=lo, max_value=hi))
     elif kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN):
+        merged = kind == ColumnKind.CATEGORICAL and not is_target
+        text = merged and all(
+            isinstance(v, str) for v in pd.unique(non_null.to_numpy(dtype=object)))
+        n_rare = 0
+        if merged and min_label_count > 1:
+            counts = non_null.value_counts()
+            n_rare = int((counts < min_label_count).sum())
+            non_null = non_null[non_null.isin(counts.index[counts >= min_label_count])]
         values = _value_set(non_null)
         why = f"the {len(values)} values seen in real"
-        if kind == ColumnKind.CATEGORICAL and all(isinstance(v, str) for v in values):
+        if n_rare:
+            why += (f" at least {min_label_count} times (not listed: {n_rare} rarer "
+                    f"label{'s' * (n_rare != 1)}, which the model merges and never emits)")
+        if text:
             # Synthesizers emit this token for labels too rare to copy out (privacy).
             values = sorted({*values, RARE_PLACEHOLDER})
             why += f", plus {RARE_PLACEHOLDER!r} (merged rare labels)"

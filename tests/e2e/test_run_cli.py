@@ -84,6 +84,27 @@ def test_sample_fake_birth_dates_agree_with_the_synthetic_age(sample_run):
     assert dob["consistent_with"]["on"] == "incident_date"
 
 
+def test_sample_published_suite_lists_no_rare_label(sample_run):
+    """The derived suite is published: its value sets hold no label seen fewer than 5 times
+    (the models' rare_min_count) in the real table; agent_id and prior_claims have such labels
+    in the sample."""
+    from synthpipe.metadata import RARE_PLACEHOLDER
+
+    _, out = sample_run
+    real = pd.read_parquet(SAMPLE)
+    suite = json.loads((out / "expectations" / "synthetic_suite.json").read_text())
+    sets = {e["kwargs"]["column"]: e["kwargs"]["value_set"]
+            for e in suite["expectations"] if "value_set" in e["kwargs"]}
+    assert {"agent_id", "prior_claims", "occupation"} <= set(sets)
+    for col, values in sets.items():
+        if col == "is_fraud":  # the target's classes are sampled as they are
+            continue
+        counts = real[col].value_counts()
+        listed = [v for v in values if v != RARE_PLACEHOLDER]
+        assert counts.reindex(listed).min() >= 5, col
+    assert (real["agent_id"].value_counts() < 5).any()
+
+
 def test_sample_manifest_records_the_run(sample_run):
     _, out = sample_run
     m = json.loads((out / "manifest.json").read_text())

@@ -11,7 +11,7 @@ import pytest
 
 from synthpipe import validation as v
 from synthpipe.errors import ConfigError, ContractError, InputError
-from synthpipe.metadata import detect_metadata
+from synthpipe.metadata import RARE_PLACEHOLDER, detect_metadata
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "claims.parquet"
 
@@ -434,3 +434,39 @@ def test_validate_rejects_wrong_arguments(train):
         v.validate(train.to_dict(), v.baseline_suite(train[["age"]], None))
     with pytest.raises(ConfigError, match="ExpectationSuite"):
         v.validate(train, {"name": "x"})
+
+
+def _value_sets(suite) -> dict:
+    configs = [e.configuration for e in suite.expectations]
+    return {c.kwargs["column"]: c.kwargs["value_set"] for c in configs if "value_set" in c.kwargs}
+
+
+def test_derived_value_sets_leave_out_rare_labels():
+    # The suite is published with the synthetic data: a label the model merges as rare (here
+    # seen fewer than 5 times) must not appear in it, except in the target, whose classes the
+    # model samples as they are.
+    real = pd.DataFrame({
+        "job": ["clerk"] * 60 + ["nurse"] * 35 + ["astronaut"] * 4 + ["juggler"],
+        "visits": [1] * 50 + [2] * 45 + [9] * 5,  # a numeric code: 9 seen exactly 5 times
+        "owner": [True] * 97 + [False] * 3,  # booleans are never merged
+        "label": ["no"] * 98 + ["yes"] * 2,
+    })
+    meta = detect_metadata(real)
+    suite = v.derive_suite(real, meta, target="label", min_label_count=5)
+    sets = _value_sets(suite)
+    assert sets["job"] == sorted(["clerk", "nurse", RARE_PLACEHOLDER])
+    assert sets["visits"] == [1, 2, 9]
+    assert sets["owner"] == [False, True]
+    assert sets["label"] == ["no", "yes"]
+    why = next(c.meta["why"] for c in (e.configuration for e in suite.expectations)
+               if c.kwargs.get("column") == "job" and "value_set" in c.kwargs)
+    assert "(not listed: 2 rarer labels, which the model merges" in why
+    # A synthetic row with a rare label now fails; the merged placeholder passes.
+    synth = real.copy()
+    synth.loc[95:, "job"] = RARE_PLACEHOLDER  # what the model emits for the rare labels
+    assert v.validate(synth, suite).success
+    synth.loc[0, "job"] = "astronaut"
+    assert failed(v.validate(synth, suite)) == {("expect_column_values_to_be_in_set", "job")}
+    # Without a threshold every label is listed, as before.
+    assert "astronaut" in _value_sets(v.derive_suite(real, meta, target="label"))["job"]
+    assert _value_sets(v.derive_suite(real, meta, min_label_count=6))["visits"] == [1, 2]

@@ -483,7 +483,18 @@ def _density_attack(
 
 
 def pii_leakage(published: pd.DataFrame, pii_values: dict[str, pd.Series]) -> dict[str, Any]:
-    """Cells of ``published`` equal to a real direct-identifier value (normalised strings)."""
+    """Cells of ``published`` equal to a real direct-identifier value (normalised strings).
+
+    Every column is searched for every identifier, except that the real values of a date
+    identifier (a date of birth) are not looked for in the *other* date columns: a published
+    policy start that falls on some customer's birthday discloses nothing (nothing ties the
+    day to that person), and over a range of days such coincidences are certain. They are
+    still looked for in their own column and in every non-date column.
+    """
+    date_columns = {str(c) for c in published.columns
+                    if pd.api.types.is_datetime64_any_dtype(published[c])}
+    date_pii = {str(c) for c, v in pii_values.items()
+                if pd.api.types.is_datetime64_any_dtype(pd.Series(v))}
     cells = {}
     for c in published.columns:
         s = published[c]
@@ -500,6 +511,8 @@ def pii_leakage(published: pd.DataFrame, pii_values: dict[str, pd.Series]) -> di
         found_in: dict[str, int] = {}
         leaked: list[str] = []
         for c, text in cells.items():
+            if str(pii_col) in date_pii and str(c) != str(pii_col) and str(c) in date_columns:
+                continue
             hit = text.isin(real).to_numpy(dtype=bool, na_value=False)
             if hit.any():
                 found_in[str(c)] = int(hit.sum())
@@ -522,6 +535,7 @@ def pii_leakage(published: pd.DataFrame, pii_values: dict[str, pd.Series]) -> di
         "total": total,
         "per_column": per_column,
         "columns_scanned": [str(c) for c in published.columns],
+        "date_identifiers_not_searched_in": sorted(date_columns - date_pii) if date_pii else [],
         "min_length": MIN_PII_LENGTH,
     }
 

@@ -176,6 +176,31 @@ def test_leaked_email_is_found_in_any_column_and_masked() -> None:
     assert pii["per_column"]["name"]["count"] == 0
 
 
+def test_real_birth_dates_are_not_searched_in_other_date_columns() -> None:
+    # A policy that starts on some customer's birthday discloses nothing; the birth date
+    # column itself and non-date columns are still searched.
+    from synthpipe.evaluation.privacy import pii_leakage
+
+    births = pd.Series(pd.to_datetime(["1985-03-12", "2004-07-01"]))
+    published = pd.DataFrame({
+        "date_of_birth": pd.to_datetime(["1990-01-01", "2004-07-01", "1970-05-05"]),
+        "policy_start": pd.to_datetime(["2004-07-01", "1985-03-12", "2010-01-01"]),
+        "note": ["x", "1985-03-12", "y"],
+        "email": ["a@b.example", "c@d.example", "e@f.example"],
+    })
+    out = pii_leakage(published, {"date_of_birth": births,
+                                  "email": pd.Series(["c@d.example"])})
+    dob = out["per_column"]["date_of_birth"]
+    assert dob["found_in"] == {"date_of_birth": 1, "note": 1}
+    assert out["per_column"]["email"]["found_in"] == {"email": 1}
+    assert out["total"] == 3
+    assert out["date_identifiers_not_searched_in"] == ["policy_start"]
+    # A text identifier is still searched in every column, dates included.
+    text = pii_leakage(published, {"code": pd.Series(["2010-01-01"])})
+    assert text["per_column"]["code"]["found_in"] == {"policy_start": 1}
+    assert text["date_identifiers_not_searched_in"] == []
+
+
 def test_pii_scan_states() -> None:
     args = (_people(20, 0), _people(20, 1), _people(20, 2), MIXED)
     assert privacy_report(*args)["pii_leakage"]["status"] == "not_requested"

@@ -120,7 +120,9 @@ def run(
         Path | None, typer.Option(help="Input .parquet or .csv (default: bundled sample claims).")
     ] = None,
     target: Annotated[str | None, typer.Option(help="Label column (e.g. is_fraud).")] = None,
-    model: Annotated[str | None, typer.Option(help="tvae | ctgan | tabddpm | flow.")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="tabddpm (default) | tvae | ctgan | flow | auto.")
+    ] = None,
     epochs: Annotated[int | None, typer.Option(help="Training epochs (default scales).")] = None,
     rows: Annotated[int | None, typer.Option(help="Synthetic rows (default: train size).")] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder [runs/<table>-<UTC>].")] = None,

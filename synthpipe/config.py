@@ -9,9 +9,9 @@ Example config file::
     table: sample_data/claims.parquet
     target: is_fraud
     model:
-      name: tvae
+      name: tabddpm
       epochs: 50
-      params: {batch_size: 500}
+      params: {batch_size: 512}
     pii:
       policies: {claimant_name: fake, policy_number: pseudonymize}
     gates:
@@ -84,7 +84,7 @@ class ModelConfig(_Strict):
         params: Any other constructor parameter of the model.
     """
 
-    name: str = "tvae"
+    name: str = "tabddpm"
     epochs: int | None = Field(default=None, ge=1)
     params: dict[str, Any] = Field(default_factory=dict)
 

@@ -11,7 +11,7 @@ from synthpipe.errors import ConfigError
 def test_defaults_point_at_bundled_sample():
     cfg = load_config(None)
     assert cfg.table == SAMPLE_TABLE
-    assert cfg.model.name == "tvae" and cfg.device.value == "auto"
+    assert cfg.model.name == "tabddpm" and cfg.device.value == "auto"
     assert cfg.gates.mia_auc_max == 0.60
 
 

@@ -23,6 +23,17 @@ from synthpipe.errors import ModelError
 _ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU, "gelu": nn.GELU, "leaky_relu": nn.LeakyReLU}
 
 
+def _activation(name: str) -> nn.Module:
+    """The activation module; ReLU works in place.
+
+    ReLU's gradient needs only its output, so overwriting the linear layer's output is safe
+    under autograd, and it spares a fresh activation-sized buffer per layer: at 4,096 rows x
+    256 that made a no-grad MLP forward (sampling) 10.4 -> 6.6 ms on 2 CPU cores; training is
+    unchanged. (SiLU and GELU need their input for the gradient, so they stay out of place.)
+    """
+    return nn.ReLU(inplace=True) if name == "relu" else _ACTIVATIONS[name]()
+
+
 class MLP(nn.Module):
     """Linear -> activation (-> dropout) blocks, then a linear head.
 
@@ -43,7 +54,7 @@ class MLP(nn.Module):
         layers: list[nn.Module] = []
         width = in_dim
         for h in hidden:
-            layers += [nn.Linear(width, int(h)), _ACTIVATIONS[activation]()]
+            layers += [nn.Linear(width, int(h)), _activation(activation)]
             if dropout:
                 layers.append(nn.Dropout(dropout))
             width = int(h)
@@ -190,23 +201,26 @@ class DiscreteSpans(nn.Module):
         Inverse-CDF sampling on one running sum over the whole row: span ``s`` owns the
         interval ``[start_s, end_s)`` of the running sum and each category the sub-interval
         ``[prev_i, cum_i)``; one uniform per span picks the sub-interval it falls in. The
-        intervals tile each span exactly (``prev`` is the running sum shifted by one), so every
-        span gets exactly one category, with one random number per span instead of one per
-        category and no loop over span widths.
+        running sum never decreases along the row, so that category is found by binary search
+        (the first column whose running sum exceeds the target): one random number and a few
+        comparisons per span, no pass over every category but the running sum itself.
 
         Returns:
             The one-hot draw, float32, shape of ``w``.
         """
         n = w.shape[0]
         cum = torch.cumsum(w.float(), dim=1)
-        prev = torch.cat([cum.new_zeros((n, 1)), cum[:, :-1]], dim=1)
-        start = prev.index_select(1, self.offsets)
         end = cum.index_select(1, self.ends)
+        # Spans are contiguous: each starts where the previous one ends.
+        start = torch.cat([end.new_zeros((n, 1)), end[:, :-1]], dim=1)
         u = torch.rand((n, self.n_spans), device=w.device, generator=generator)
         # Rounding could land exactly on the end of the span, which belongs to no category.
-        target = self.expand(torch.minimum(start + u * (end - start),
-                                           torch.nextafter(end, start)))
-        return ((prev <= target) & (target < cum)).float()
+        target = torch.minimum(start + u * (end - start), torch.nextafter(end, start))
+        # A zero-weight category adds nothing to the running sum, so it is never the first
+        # column above the target.
+        column = torch.searchsorted(cum, target.contiguous(), right=True)
+        out = torch.zeros_like(cum)
+        return out.scatter_(1, column, 1.0)
 
     def sample(self, logits: torch.Tensor, generator: torch.Generator | None = None,
                temperature: float = 1.0) -> torch.Tensor:

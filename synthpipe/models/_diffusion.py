@@ -22,9 +22,11 @@ Training (one uniformly drawn ``t`` per row):
   implementation weighs it; without the factor ``T`` the categorical part is all but ignored).
   At ``t = 0`` the KL is the decoder NLL ``-log p(x_0 | x_1)``, so one formula serves every
   ``t``. The prior term ``KL(q(x_T | x_0) || uniform)`` has no gradient and is left out.
-- The model's side of the KL is computed in log space (``logsumexp``, ``logaddexp``,
-  ``log1mexp``, log-probabilities clamped at ``log(1e-30)``); the target posterior, whose inputs
-  are one-hot, in probability space with ``expm1`` for ``1 - a``.
+- Both sides of the KL are computed in probability space, with ``expm1`` for ``1 - a`` and the
+  predicted ``x_0`` probabilities floored at 1e-30 (:meth:`GaussianMultinomialDiffusion.
+  categorical_kl`). The log-space posterior (``logaddexp``, ``log1mexp``:
+  :meth:`~GaussianMultinomialDiffusion.q_posterior_cat`) is no longer on the training path;
+  it stays as the independent form the tests check the probability-space ones against.
 
 Sampling with fewer steps (``sample_steps < T``). Both processes compose in closed form, so a
 strided sequence ``T-1 = t_S > ... > t_1 = 0`` (see :meth:`GaussianMultinomialDiffusion.timesteps`
@@ -313,13 +315,29 @@ class GaussianMultinomialDiffusion:
         needs no logarithms: ``(a_s x_0 + (1 - a_s)/K) * (a_ts x_t + (1 - a_ts)/K)``,
         normalized per block. Where ``s = -1`` it is ``x_0`` itself.
         """
+        return self._onehot_posterior(x0, x_t, *self._log_keep(t, s))[0]
+
+    def _log_keep(self, t: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``log a_s`` (from ``x_0`` to step ``s``) and ``log a_ts`` (from ``s`` to ``t``), as
+        ``(n, 1)`` columns."""
         log_a_s = self._log_abar(s)[:, None]
-        log_a_ts = self._log_abar(t)[:, None] - log_a_s
-        # 1 - a through expm1: a is within 1e-4 of 1 at small t, where 1 - exp() cancels.
-        prior = x0 * torch.exp(log_a_s) - self.inv_k * torch.expm1(log_a_s)
-        like = x_t * torch.exp(log_a_ts) - self.inv_k * torch.expm1(log_a_ts)
-        w = prior * like
-        return w / self._expand(self.spans.segment_sum(w))
+        return log_a_s, self._log_abar(t)[:, None] - log_a_s
+
+    def _mix(self, x: torch.Tensor, log_a: torch.Tensor) -> torch.Tensor:
+        """``a x + (1 - a) / K`` per dim, ``a = exp(log_a)`` per row, in probability space.
+
+        ``1 - a`` goes through ``expm1``: ``a`` is within 1e-4 of 1 at small t, where
+        ``1 - exp()`` cancels.
+        """
+        return x * torch.exp(log_a) - self.inv_k * torch.expm1(log_a)
+
+    def _onehot_posterior(self, x0: torch.Tensor, x_t: torch.Tensor, log_a_s: torch.Tensor,
+                          log_a_ts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``q(x_s | x_t, x_0)`` for one-hot inputs, and its likelihood factor
+        ``a_ts x_t + (1 - a_ts) / K``."""
+        like = self._mix(x_t, log_a_ts)
+        w = self._mix(x0, log_a_s) * like
+        return w / self._expand(self.spans.segment_sum(w)), like
 
     def categorical_kl(self, logits: torch.Tensor, x0: torch.Tensor, x_t: torch.Tensor,
                        t: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -338,14 +356,11 @@ class GaussianMultinomialDiffusion:
         less time for the whole loss pass on CPU, where these elementwise passes over the
         one-hot block rival the denoiser's matrix products.
         """
-        log_a_s = self._log_abar(s)[:, None]
-        log_a_ts = self._log_abar(t)[:, None] - log_a_s
-        a_s, c_s = torch.exp(log_a_s), -self.inv_k * torch.expm1(log_a_s)
+        log_a_s, log_a_ts = self._log_keep(t, s)
         with torch.no_grad():
-            like = x_t * torch.exp(log_a_ts) - self.inv_k * torch.expm1(log_a_ts)
-            q = self.q_posterior_cat_onehot(x0, x_t, t, s)
+            q, like = self._onehot_posterior(x0, x_t, log_a_s, log_a_ts)
             fixed = (q * (torch.log(q.clamp(min=1e-30)) - torch.log(like))).sum(1)
-        prior = self.spans.softmax(logits).clamp(min=math.exp(_LOG_FLOOR)) * a_s + c_s
+        prior = self._mix(self.spans.softmax(logits).clamp(min=math.exp(_LOG_FLOOR)), log_a_s)
         log_z = torch.log(self.spans.segment_sum(prior * like))
         return fixed - (q * torch.log(prior)).sum(1) + log_z.sum(1)
 

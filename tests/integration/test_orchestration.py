@@ -135,6 +135,21 @@ def test_dask_runner_trains_two_models_in_parallel(prefect_harness, table, tmp_p
 
 
 @pytest.mark.slow
+def test_local_runner_trains_auto_candidates_one_after_another(prefect_harness, table, tmp_path):
+    """In one process, two trainings side by side would oversubscribe the cores (each uses all
+    of them): the local runner trains the candidates in turn, each still a Prefect task."""
+    from synthpipe.orchestration import synthesize_table
+
+    cfg = _config(table, tmp_path / "run", model={"name": "auto", "epochs": 3},
+                  models=["tvae", "flow"], cache=False)
+    state = synthesize_table(cfg, return_state=True)
+    assert state.is_completed(), state.message
+    trains = sorted(_by_step(task_runs(state.state_details.flow_run_id))["train"],
+                    key=lambda t: t.start_time)
+    assert len(trains) == 2 and all(t.state.is_completed() for t in trains)
+    assert trains[0].end_time <= trains[1].start_time, "the two trainings overlapped"
+
+
 def test_local_dask_workers_start_with_their_share_of_the_cores():
     """The worker processes really get OMP_NUM_THREADS (distributed's Nanny ``env``)."""
     from distributed import Client, LocalCluster

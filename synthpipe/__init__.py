@@ -6,10 +6,12 @@ Public API::
     result = run_pipeline(load_config(None, target="is_fraud"))
 """
 
-from synthpipe._env import thread_wait_defaults
+from synthpipe._env import malloc_defaults, thread_wait_defaults
 
 # Bounded OpenMP spinning (see synthpipe/_env.py); must be set before torch loads.
 thread_wait_defaults()
+# Freed tensor buffers kept for reuse instead of page-faulted back in (glibc).
+malloc_defaults()
 
 from synthpipe.config import RunConfig, load_config  # noqa: E402
 from synthpipe.errors import (  # noqa: E402

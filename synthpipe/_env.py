@@ -5,7 +5,9 @@ Imported before Prefect, Great Expectations or torch load, since they read these
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 
 PHONE_HOME_OFF = {
     "DO_NOT_TRACK": "1",
@@ -41,3 +43,33 @@ def thread_wait_defaults() -> None:
     """
     if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
         os.environ["GOMP_SPINCOUNT"] = GOMP_SPINCOUNT
+
+
+#: glibc malloc settings applied by :func:`malloc_defaults` (bytes). Blocks up to
+#: MALLOC_MMAP_THRESHOLD come from the heap, and up to MALLOC_TRIM_THRESHOLD of free memory at
+#: its top stays in the process. glibc's defaults return freed activation buffers (MBs each) to
+#: the kernel, so every new one is page-faulted back in: a TabDDPM sampling step on adult took
+#: 10-25 minor page faults per row, about 0.3 with these settings, and sampled 1.20x as many
+#: rows/s (TVAE 1.07x; medians of 3 alternating runs; peak RSS unchanged, about 520 MB).
+#: Larger blocks (a big table's tensors) are still mapped and unmapped on their own.
+MALLOC_MMAP_THRESHOLD = 32 * 2**20
+MALLOC_TRIM_THRESHOLD = 256 * 2**20
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameter numbers (malloc.h)
+
+
+def malloc_defaults() -> bool:
+    """Keep freed tensor buffers for reuse (glibc's ``mallopt``), unless the user set
+    ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_``, or the C library is not glibc.
+
+    Takes effect at once for the whole process (no restart). Returns whether it was applied.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ or "MALLOC_TRIM_THRESHOLD_" in os.environ:
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD))

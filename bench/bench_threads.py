@@ -40,6 +40,8 @@ from synthpipe.io import write_json
 SETTINGS: dict[str, dict[str, str]] = {
     "passive": {"OMP_WAIT_POLICY": "PASSIVE"},
     "spin3000": {"GOMP_SPINCOUNT": "3000"},
+    "spin10000": {"GOMP_SPINCOUNT": "10000"},
+    "spin30000": {"GOMP_SPINCOUNT": "30000"},
     "spin300000": {"GOMP_SPINCOUNT": "300000"},
     "one_thread": {"OMP_NUM_THREADS": "1"},
 }
@@ -87,14 +89,14 @@ def measure(model: str, setting: str, scenario: str) -> float:
     return statistics.mean(values)
 
 
-def run(out: Path, repeats: int, models: list[str]) -> dict[str, Any]:
+def run(out: Path, repeats: int, models: list[str], settings: list[str]) -> dict[str, Any]:
     doc: dict[str, Any] = {"command": " ".join(sys.argv), "cpu_count": os.cpu_count(),
-                           "repeats": repeats, "results": {}}
+                           "repeats": repeats, "settings": settings, "results": {}}
     # Round-robin over settings within each repeat, so drift on a shared machine hits all.
     for rep in range(repeats):
         for model in models:
             for scenario in SCENARIOS:
-                for setting in SETTINGS:
+                for setting in settings:
                     ms = measure(model, setting, scenario)
                     cell = doc["results"].setdefault(model, {}).setdefault(scenario, {})
                     cell.setdefault(setting, []).append(ms)
@@ -106,15 +108,16 @@ def run(out: Path, repeats: int, models: list[str]) -> dict[str, Any]:
 
 def report(doc: dict[str, Any]) -> str:
     """Markdown table: median ms/step per setting, and its ratio to the fastest setting."""
-    head = "| model | scenario | " + " | ".join(SETTINGS) + " |"
+    settings = doc.get("settings", ["passive", "spin3000", "spin300000", "one_thread"])
+    head = "| model | scenario | " + " | ".join(settings) + " |"
     lines = [f"{doc['cpu_count']} cores; median ms per training step of {doc['repeats']} "
              "runs (ratio to the fastest setting of the row).", "", head,
-             "|" + "---|" * (2 + len(SETTINGS))]
+             "|" + "---|" * (2 + len(settings))]
     for model, scenarios in doc["results"].items():
         for scenario, cells in scenarios.items():
             med = {s: statistics.median(v) for s, v in cells.items()}
             best = min(med.values())
-            row = [f"{med[s]:.1f} ({med[s] / best:.2f}x)" if s in med else "" for s in SETTINGS]
+            row = [f"{med[s]:.1f} ({med[s] / best:.2f}x)" if s in med else "" for s in settings]
             lines.append(f"| {model} | {scenario} | " + " | ".join(row) + " |")
     return "\n".join(lines)
 
@@ -124,12 +127,13 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "bench_threads.json")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    ap.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
     ap.add_argument("--report", action="store_true", help="print the table from --out")
     args = ap.parse_args()
     if args.report:
         print(report(json.loads(args.out.read_text())))
         return
-    print(report(run(args.out, args.repeats, args.models)))
+    print(report(run(args.out, args.repeats, args.models, args.settings)))
 
 
 if __name__ == "__main__":

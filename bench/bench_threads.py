@@ -8,6 +8,7 @@ that choice against the alternatives, on adult (../shared/data/adult.csv):
 
 - ``passive``: ``OMP_WAIT_POLICY=PASSIVE`` (sleep at once; synthpipe's default before);
 - ``spin3000``: ``GOMP_SPINCOUNT=3000`` (synthpipe's default);
+- ``spin10000``, ``spin30000``: in between;
 - ``spin300000``: ``GOMP_SPINCOUNT=300000`` (libgomp's own default when no policy is set);
 - ``one_thread``: ``OMP_NUM_THREADS=1`` (no parallel regions at all).
 
@@ -21,6 +22,9 @@ the fastest setting of the same model and scenario, measured in the same run.
 Usage::
 
     .venv/bin/python bench/bench_threads.py --out docs/bench_threads.json --repeats 3
+    .venv/bin/python bench/bench_threads.py --models tvae tabddpm \
+        --settings spin3000 spin10000 spin30000 spin300000 one_thread \
+        --out docs/bench_threads_s7.json
     .venv/bin/python bench/bench_threads.py --report --out docs/bench_threads.json
 """
 

@@ -323,12 +323,16 @@ class GaussianMultinomialDiffusion:
         log_a_s = self._log_abar(s)[:, None]
         return log_a_s, self._log_abar(t)[:, None] - log_a_s
 
-    def _mix(self, x: torch.Tensor, log_a: torch.Tensor) -> torch.Tensor:
-        """``a x + (1 - a) / K`` per dim, ``a = exp(log_a)`` per row, in probability space.
+    def _mix(self, x: torch.Tensor, log_a: torch.Tensor | float) -> torch.Tensor:
+        """``a x + (1 - a) / K`` per dim, in probability space; ``a = exp(log_a)`` per row
+        (an ``(n, 1)`` column, training) or one float for the whole batch (the sampler, whose
+        schedule is float64).
 
         ``1 - a`` goes through ``expm1``: ``a`` is within 1e-4 of 1 at small t, where
         ``1 - exp()`` cancels.
         """
+        if isinstance(log_a, float):
+            return x * math.exp(log_a) - self.inv_k * math.expm1(log_a)
         return x * torch.exp(log_a) - self.inv_k * torch.expm1(log_a)
 
     def _onehot_posterior(self, x0: torch.Tensor, x_t: torch.Tensor, log_a_s: torch.Tensor,
@@ -375,10 +379,7 @@ class GaussianMultinomialDiffusion:
         """
         log_a_t = float(self._log_abar64[t])
         log_a_s = float(self._log_abar64[s]) if s >= 0 else 0.0
-        a_s, a_ts = math.exp(log_a_s), math.exp(log_a_t - log_a_s)
-        prior = self.block_softmax(logits) * a_s - self.inv_k * math.expm1(log_a_s)
-        like = x_t * a_ts - self.inv_k * math.expm1(log_a_t - log_a_s)
-        return prior * like
+        return self._mix(self.block_softmax(logits), log_a_s) * self._mix(x_t, log_a_t - log_a_s)
 
     # ----------------------------------------------------------------- training
     @staticmethod

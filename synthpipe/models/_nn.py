@@ -169,7 +169,7 @@ class DiscreteSpans(nn.Module):
         """
         if not self.category_sizes:
             return logits.new_zeros(logits.shape[0])
-        return self.logsumexp(logits).sum(1) - (logits * onehot).sum(1)
+        return _SpanCrossEntropy.apply(logits, onehot, self)
 
     # ------------------------------------------------------------ picking categories
     def _map(self, logits: torch.Tensor, fn) -> torch.Tensor:
@@ -234,6 +234,28 @@ class DiscreteSpans(nn.Module):
         return self.sample_weights(
             exp_floor(scaled - self.expand(self.segment_max(scaled))), generator
         )
+
+
+class _SpanCrossEntropy(torch.autograd.Function):
+    """:meth:`DiscreteSpans.cross_entropy` with its gradient in closed form: the per-span
+    softmax minus the one-hot target, one ``exp`` pass, where autograd would replay the
+    logsumexp's max, gather, exp, block sum and log backwards. A TVAE training step on adult
+    (1,024 rows, 2 CPU cores): 13.1 -> 12.8 ms (medians of 9 alternating runs, 6 of 9
+    faster)."""
+
+    @staticmethod
+    def forward(ctx, logits: torch.Tensor, onehot: torch.Tensor,
+                spans: DiscreteSpans) -> torch.Tensor:
+        lse = spans.logsumexp(logits)
+        ctx.spans = spans
+        ctx.save_for_backward(logits, onehot, lse)
+        return lse.sum(1) - (logits * onehot).sum(1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        logits, onehot, lse = ctx.saved_tensors
+        p = exp_floor(logits.float() - ctx.spans.expand(lse))
+        return (p.sub_(onehot).mul_(grad[:, None]).to(logits.dtype), None, None)
 
 
 class ClassEmbedding(nn.Module):

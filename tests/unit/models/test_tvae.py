@@ -42,6 +42,15 @@ def test_discrete_spans_match_a_per_span_reference():
     ref_ce = sum(torch.nn.functional.cross_entropy(b, codes[:, i], reduction="none")
                  for i, b in enumerate(blocks))
     torch.testing.assert_close(spans.cross_entropy(logits, onehot), ref_ce)
+    # The closed-form gradient (per-span softmax - one-hot) against autograd's, per-row weights.
+    w = torch.rand(7, generator=g)
+    leaf = logits.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad((spans.cross_entropy(leaf, onehot) * w).sum(), leaf)
+    ref_leaf = logits.clone().requires_grad_(True)
+    ref_sum = sum(torch.nn.functional.cross_entropy(b, codes[:, i], reduction="none")
+                  for i, b in enumerate(torch.split(ref_leaf, sizes, dim=1)))
+    (ref_grad,) = torch.autograd.grad((ref_sum * w).sum(), ref_leaf)
+    torch.testing.assert_close(grad, ref_grad)
     assert torch.equal(spans.codes(onehot), codes)
     expected = [torch.eye(s)[b.argmax(1)] for s, b in zip(sizes, blocks, strict=True)]
     assert torch.equal(spans.argmax_onehot(logits), torch.cat(expected, 1))

@@ -361,7 +361,9 @@ class Synthesizer:
             module.eval()
         batch = self.sample_batch_size()
         n_batches = max(1, math.ceil(n / batch))
-        chunks = []
+        # Each batch goes straight into its rows of the result: no list of batches and no final
+        # concatenation, so the encoded rows are held once, not twice (1M adult rows: 0.4 GB).
+        result = torch.empty(n, self.n_features_)
         with torch.no_grad():
             for b in range(n_batches):
                 k = min(batch, n - b * batch)
@@ -369,11 +371,10 @@ class Synthesizer:
                     break
                 cb = labels[b * batch: b * batch + k].to(self.device_) if labels is not None \
                     else None
-                out = self._sample(k, cb, generator)
-                chunks.append(out.detach().to("cpu", torch.float32))
+                result[b * batch: b * batch + k].copy_(self._sample(k, cb, generator))
                 if progress is not None:
                     progress("sample", b + 1, n_batches, {"rows": k})
-        return torch.cat(chunks) if chunks else torch.zeros(0, self.n_features_)
+        return result
 
     def encode(self, data: pd.DataFrame) -> torch.Tensor:
         """Encode rows of the fitted columns (target excluded) as the model sees them."""

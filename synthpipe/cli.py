@@ -328,7 +328,7 @@ def review(
 @app.command()
 def sample(
     model_dir: Annotated[Path, typer.Argument(help="A saved model folder (run folder's model/).")],
-    rows: Annotated[int, typer.Option(help="Rows to generate.")],
+    rows: Annotated[int, typer.Option(min=1, help="Rows to generate.")],
     out: Annotated[Path, typer.Option(help="Output .parquet file.")],
     condition: Annotated[
         str | None, typer.Option(help="COLUMN=VALUE: only rows of that target class.")
@@ -336,7 +336,11 @@ def sample(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     debug: DebugOpt = False,
 ) -> None:
-    """Sample more rows from a saved model (modelled columns only; ids are not regenerated)."""
+    """Sample more rows from a saved model (modelled columns only; ids are not regenerated).
+
+    The rows are not checked by the privacy gates (they compare with the real table, which
+    only `synthpipe run` reads): publish through `synthpipe run`.
+    """
     _setup(debug, False)
     try:
         from synthpipe.errors import ConfigError
@@ -361,6 +365,12 @@ def sample(
     except SynthpipeError as exc:
         raise _fail(exc) from None
     out_console.print(f"wrote {len(df)} rows to {out}", highlight=False)
+    console.print(
+        "[yellow]note:[/] these rows have not been through the privacy gates (distance to "
+        "closest record, membership inference, PII leakage need the real table); review them "
+        "before sharing, or publish through `synthpipe run`",
+        highlight=False, soft_wrap=True,
+    )
 
 
 @app.command()

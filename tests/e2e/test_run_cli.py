@@ -126,6 +126,40 @@ def test_sample_manifest_records_the_run(sample_run):
     assert set(m["outputs"]) >= {"synthetic.parquet", "metrics.json"}
 
 
+def test_more_rows_from_the_saved_model(sample_run, cli, tmp_path):
+    """`synthpipe sample` on the run's model: the requested class only, modelled columns in
+    the published file's order and dtypes, no direct identifier, and a note that the rows
+    were not through the privacy gates."""
+    _, out = sample_run
+    published = pd.read_parquet(out / "synthetic.parquet")
+    dest = tmp_path / "more.parquet"
+    result = cli("sample", out / "model", "--rows", "400", "--out", dest,
+                 "--condition", "is_fraud=True", "--seed", "3")
+    assert result.exit_code == 0, result.output
+    assert "privacy gates" in result.output
+    more = pd.read_parquet(dest)
+    assert len(more) == 400
+    assert more["is_fraud"].all()
+    assert set(more.columns) <= set(published.columns)
+    order = [c for c in published.columns if c in set(more.columns)]
+    assert list(more.columns) == order
+    assert more.dtypes.astype(str).to_dict() == published[order].dtypes.astype(str).to_dict()
+    real = pd.read_parquet(SAMPLE)
+    assert direct_values(real, SAMPLE_DIRECT) & cells(more) == set()
+
+
+def test_sample_command_refuses_bad_requests(sample_run, cli, tmp_path):
+    _, out = sample_run
+    dest = tmp_path / "more.parquet"
+    bad_class = cli("sample", out / "model", "--rows", "10", "--out", dest,
+                    "--condition", "is_fraud=maybe")
+    assert bad_class.exit_code != 0
+    assert "'maybe' is not a class" in bad_class.output and "True" in bad_class.output
+    no_rows = cli("sample", out / "model", "--rows", "0", "--out", dest)
+    assert no_rows.exit_code == 2
+    assert not dest.exists()
+
+
 def test_insurance_claims_real_table(cli, shared_data, tmp_path):
     src = shared_data / "insurance_claims.csv"
     out = tmp_path / "run"

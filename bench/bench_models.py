@@ -27,9 +27,10 @@ Throughput, measured (not estimated):
   (synthpipe's loop again on a copy of the fitted network, at least 100 steps) and five of
   sampling (at least 1 s), each between two 1-second matmul timings. A window's share is its
   FLOP/s over the mean of the matmul rates just before and after it; the report gives the
-  median. The machine's speed drifts within minutes, and a rate divided by a matmul rate
-  timed seconds from it carries less of that drift than a whole fit divided by a matmul
-  timed before it (both are reported).
+  median. The machine's speed drifts within minutes; a rate divided by a matmul rate timed
+  seconds from it carries less of that drift than a whole fit divided by a matmul timed
+  before it (both are reported), but not the contention that slows small ops more than a
+  large matmul.
 
 Usage::
 
@@ -124,9 +125,9 @@ SMOKE_SAMPLING_TIMED_ROWS = 2048
 # PAIRED_TRAIN_STEPS optimizer steps) and as many of sampling (at least PAIRED_SAMPLE_SECONDS),
 # each between two 1024x1024 matmul timings of PAIRED_MATMUL_SECONDS; a window's share is its
 # GFLOP/s over the mean of the two matmul rates around it. The machine is shared and its speed
-# drifts by up to 1.8x within minutes; a rate and the matmul rate timed seconds apart drift
-# together, so their ratio carries much less of that drift than a minute-long fit divided by
-# a matmul timed before it.
+# drifts by up to 1.8x within minutes; a rate and a matmul rate timed seconds apart share the
+# drift that slows both alike. Contention that slows a training step's short OpenMP regions
+# more than one large matmul still shows (docs/benchmarks.md, session 8).
 PAIRED_ROUNDS = 5
 PAIRED_TRAIN_STEPS = 100
 PAIRED_SAMPLE_SECONDS = 1.0

@@ -153,7 +153,7 @@ def test_sample_command_refuses_bad_requests(sample_run, cli, tmp_path):
     dest = tmp_path / "more.parquet"
     bad_class = cli("sample", out / "model", "--rows", "10", "--out", dest,
                     "--condition", "is_fraud=maybe")
-    assert bad_class.exit_code != 0
+    assert bad_class.exit_code == 2  # ConfigError
     assert "'maybe' is not a class" in bad_class.output and "True" in bad_class.output
     no_rows = cli("sample", out / "model", "--rows", "0", "--out", dest)
     assert no_rows.exit_code == 2

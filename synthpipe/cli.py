@@ -138,6 +138,9 @@ def run(
     na_values: Annotated[
         list[str] | None, typer.Option("--na-values", help="Extra missing markers (repeatable).")
     ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Text encoding of a CSV table (default utf-8).")
+    ] = None,
     rebalance: Annotated[
         str | None, typer.Option(help="Target shares/counts: 0.5 | Y=0.3,N=0.7 | Y=500,N=1500.")
     ] = None,
@@ -168,6 +171,7 @@ def run(
             device=device,
             metadata=metadata,
             expectations=expectations,
+            encoding=encoding,
             rebalance=rebalance,
             rebalance_mode=output_mode,
             runner=runner,
@@ -240,7 +244,8 @@ def evaluate(
         from synthpipe.metadata import detect_metadata
 
         cfg = load_config(config)
-        tr, ho, sy = (read_table(p, cfg.na_values) for p in (real, holdout, synthetic))
+        tr, ho, sy = (read_table(p, cfg.na_values, cfg.encoding)
+                      for p in (real, holdout, synthetic))
         _same_columns(tr, ho, sy)
         meta = detect_metadata(tr)
         if target is not None and target not in tr.columns:

@@ -168,6 +168,7 @@ class RunConfig(_Strict):
         device: ``auto`` | ``cpu`` | ``cuda``.
         holdout_fraction: Share of rows kept out of training as the yardstick.
         na_values: Extra strings read as missing (CSV), besides empty strings and ``?``.
+        encoding: Text encoding of a CSV input (``latin-1``, ``cp1252``...).
         metadata: Optional override file of column kinds.
         expectations: Optional Great Expectations suite (JSON) for the input contract.
         model: The synthesizer; ``model.name == "auto"`` trains every candidate in ``models``.
@@ -193,6 +194,7 @@ class RunConfig(_Strict):
     device: Device = Device.AUTO
     holdout_fraction: float = Field(default=0.2, gt=0.0, lt=0.9)
     na_values: list[str] = Field(default_factory=lambda: ["", "?"])
+    encoding: str = "utf-8"
     metadata: Path | None = None
     expectations: Path | None = None
     model: ModelConfig = Field(default_factory=ModelConfig)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -23,6 +24,8 @@ from synthpipe.metadata import parse_date_columns
 
 DEFAULT_NA_VALUES = ("", "?")
 
+logger = logging.getLogger(__name__)
+
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     """SHA-256 hex digest of a file, read in 1 MiB chunks."""
@@ -34,18 +37,22 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
 
 
 def read_table(
-    path: str | Path, na_values: list[str] | tuple[str, ...] = DEFAULT_NA_VALUES
+    path: str | Path, na_values: list[str] | tuple[str, ...] = DEFAULT_NA_VALUES,
+    encoding: str = "utf-8",
 ) -> pd.DataFrame:
     """Read a parquet or CSV table.
 
     CSV cells equal to one of ``na_values`` become missing; every other string is kept as it is
     (the literal ``None`` or ``NA`` stays a label, since pandas' default markers are off). Columns
     that are entirely empty and unnamed (a trailing comma's ``_c39`` / ``Unnamed: 39``) are dropped,
-    string columns that hold dates become datetimes.
+    string columns that hold dates become datetimes. A CSV's delimiter is the one of ``,``
+    ``;`` tab ``|`` its header line uses most (``.tsv``: tab); a ``;``-delimited file is read
+    with decimal commas (``12,5``), the convention of the spreadsheets that write it.
 
     Args:
         path: ``.parquet``/``.pq`` or ``.csv``/``.tsv``/``.txt`` file.
         na_values: Strings read as missing in CSV files.
+        encoding: Text encoding of a CSV file.
 
     Returns:
         The table.
@@ -63,11 +70,15 @@ def read_table(
     suffix = p.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
-            df = pd.read_parquet(p)
+            df = _read_parquet(p)
         elif suffix in (".csv", ".tsv", ".txt"):
-            sep = "\t" if suffix == ".tsv" else ","
+            sep = "\t" if suffix == ".tsv" else _sniff_delimiter(p, encoding)
+            decimal = "," if sep == ";" else "."
+            if sep != ",":
+                logger.info("%s: delimiter %r, decimal mark %r", p.name, sep, decimal)
             df = pd.read_csv(
-                p, sep=sep, keep_default_na=False, na_values=list(na_values), low_memory=False
+                p, sep=sep, decimal=decimal, encoding=encoding, keep_default_na=False,
+                na_values=list(na_values), low_memory=False,
             )
         else:
             raise InputError(
@@ -80,6 +91,14 @@ def read_table(
         raise InputError(
             f"input table {p} is empty", hint="provide a table with a header and rows"
         ) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"input table {p} is not {encoding} text: {exc.reason} at byte {exc.start}",
+            hint="re-save it as UTF-8, or pass its encoding (--encoding latin-1, cp1252, ...)",
+        ) from exc
+    except LookupError as exc:
+        raise InputError(f"unknown text encoding {encoding!r}",
+                         hint="use a Python codec name such as utf-8, latin-1 or cp1252") from exc
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         # pyarrow raises ArrowInvalid (a ValueError) on a corrupt parquet file.
         raise InputError(
@@ -98,6 +117,45 @@ def read_table(
         raise InputError(f"input table {p} has duplicated column names {dup}", hint="rename them")
     df.columns = [str(c) for c in df.columns]
     return parse_date_columns(df)
+
+
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _sniff_delimiter(p: Path, encoding: str) -> str:
+    """The delimiter the header line of a CSV uses most (``,`` when none occurs)."""
+    with open(p, encoding=encoding, newline="") as f:
+        header = f.readline(1 << 20)
+    counts = {d: header.count(d) for d in _DELIMITERS}
+    best = max(_DELIMITERS, key=lambda d: counts[d])  # ties keep the earlier (",")
+    return best if counts[best] > 0 else ","
+
+
+def _read_parquet(p: Path) -> pd.DataFrame:
+    """A parquet file as a frame of plain columns.
+
+    - Decimal columns (``decimal128``, what databases export for money) become float64: the
+      models learn numbers, and pandas would otherwise hold Python ``Decimal`` objects. The
+      output column is float64.
+    - Dates (``date32``/``date64``) become ``datetime64`` (pandas would hold ``datetime.date``
+      objects).
+    - A saved pandas index (``df.to_parquet`` keeps a named or non-default index) comes back
+      as ordinary columns, so no column of the file is left out of the synthetic table.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(p)
+    decimals = [f.name for f in table.schema if pa.types.is_decimal(f.type)]
+    for name in decimals:
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, name, table.column(i).cast(pa.float64()))
+    if decimals:
+        logger.info("decimal columns read as float64: %s", ", ".join(decimals))
+    df = table.to_pandas(date_as_object=False)
+    if not isinstance(df.index, pd.RangeIndex) or df.index.name is not None:
+        df = df.reset_index()
+    return df
 
 
 def _drop_empty_unnamed(df: pd.DataFrame) -> pd.DataFrame:

@@ -172,6 +172,12 @@ def _detect_column(name: str, s: pd.Series) -> tuple[ColumnKind, str]:
 
 def _check_plain_values(name: str, s: pd.Series, non_null: pd.Series) -> None:
     """Reject columns of lists, dicts or other objects that are not plain strings/booleans."""
+    if pd.api.types.is_timedelta64_dtype(s.dtype):
+        raise InputError(
+            f"column {name!r} holds durations ({s.dtype}), which synthpipe does not model",
+            hint=f"store {name!r} as a number (seconds or days, e.g. "
+                 f"df[{name!r}].dt.total_seconds()) or drop it",
+        )
     if not (
         pd.api.types.is_object_dtype(s)
         or pd.api.types.is_string_dtype(s)

@@ -153,7 +153,7 @@ class RunResult:
 
 def ingest(cfg: RunConfig) -> Ingested:
     """Read the table, hash it, detect column kinds; check the target exists and varies."""
-    df = read_table(cfg.table, na_values=cfg.na_values)
+    df = read_table(cfg.table, na_values=cfg.na_values, encoding=cfg.encoding)
     overrides = load_overrides(cfg.metadata) if cfg.metadata else None
     metadata = detect_metadata(df, overrides)
     if cfg.target is not None:
@@ -334,6 +334,7 @@ def training_key(input_sha256: str, cfg: RunConfig, model_name: str) -> str:
         "seed": cfg.seed,
         "holdout_fraction": cfg.holdout_fraction,
         "na_values": cfg.na_values,
+        "encoding": cfg.encoding,
         "metadata": sha256_file(cfg.metadata) if cfg.metadata else None,
         "pii": json.loads(cfg.pii.model_dump_json()),
         "pii_key": fingerprint,
@@ -553,15 +554,21 @@ def validate_synthetic(
     The suite covers every column of the (protected) training table, so a column missing from
     the output fails its column-set check. It is published with the run, so its value sets
     leave out the labels the model at ``model_path`` merged as rare (its ``rare_min_count``).
+    Columns that model did not learn (ids, text, faked identifiers) are filled with fresh
+    values, so they get no value set.
 
     Returns:
         The validation report (dict) and the suite (JSON dict) saved beside the run.
     """
     from synthpipe import validation
 
-    min_count = load_model(model_path).transformer_.rare_min_count if model_path else 0
+    min_count, generated = 0, []
+    if model_path:
+        model = load_model(model_path)
+        min_count = int(model.transformer_.rare_min_count)
+        generated = [c for c in train.columns if c not in model.columns_]
     suite = validation.derive_suite(train, metadata.subset(list(train.columns)), target,
-                                    min_label_count=int(min_count))
+                                    min_label_count=min_count, generated=generated)
     report = validation.validate(published, suite)
     return report.to_dict(), validation.suite_to_json(suite)
 

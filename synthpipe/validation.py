@@ -24,6 +24,7 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from importlib import resources
@@ -390,6 +391,7 @@ def derive_suite(
     target: str | None = None,
     name: str = "derived",
     min_label_count: int = 0,
+    generated: Collection[str] = (),
 ) -> gx.ExpectationSuite:
     """Derive a suite from the real training table, to validate synthetic rows against.
 
@@ -407,6 +409,11 @@ def derive_suite(
     excepted) seen fewer than k times in real are left out of its value set. The synthesizers
     merge exactly those labels (their ``rare_min_count``) and never emit them.
 
+    Columns in ``generated`` get fresh values in the output (faked identifiers, which equal no
+    real value by design), so they get no value set; their type, missing share, range and
+    format rules still apply. The target's rows without a label are not learned (the models
+    drop them), so the synthetic target must have no missing value whatever the real share.
+
     Args:
         train: The real training table.
         metadata: Its column metadata (kinds decide which rules apply).
@@ -414,6 +421,7 @@ def derive_suite(
         name: Suite name.
         min_label_count: Rare-label threshold of the model whose output the suite checks
             (0: list every label).
+        generated: Columns whose output values are generated, not learned (no value set).
 
     Returns:
         The suite; each expectation has ``meta["why"]`` saying what in the data it came from.
@@ -449,9 +457,16 @@ def derive_suite(
         s = train[col]
         meta = metadata.columns[col]
         exps.extend(_type_rules(col, s, meta))
-        exps.extend(_null_rules(col, s, n))
+        if col == target and s.isna().any():
+            exps.append(_expect(
+                "ExpectColumnValuesToNotBeNull",
+                f"{s.isna().mean():.2%} of real rows have no label; those rows are not learned, "
+                "so every synthetic row has one", column=col))
+        else:
+            exps.extend(_null_rules(col, s, n))
         if s.notna().any():
-            exps.extend(_value_rules(col, s, meta, min_label_count, is_target=col == target))
+            exps.extend(_value_rules(col, s, meta, min_label_count, is_target=col == target,
+                                     generated=col in generated))
     if target is not None and train[target].nunique(dropna=True) >= 2:
         exps.append(_expect(
             "ExpectColumnUniqueValueCountToBeBetween",
@@ -559,12 +574,12 @@ def outward_months(lo: pd.Timestamp, hi: pd.Timestamp) -> tuple[str, str]:
 
 
 def _value_rules(col: str, s: pd.Series, meta: Any, min_label_count: int = 0,
-                 is_target: bool = False) -> list:
+                 is_target: bool = False, generated: bool = False) -> list:
     """Ranges, value sets, uniqueness and formats (``s`` has at least one value).
 
     A categorical value set leaves out labels seen fewer than ``min_label_count`` times and
     admits the merged-label placeholder, except in the target (its classes are sampled as
-    they are, never merged)."""
+    they are, never merged). A ``generated`` column gets no value set."""
     kind = meta.kind
     non_null = s.dropna()
     out = []
@@ -581,7 +596,7 @@ def _value_rules(col: str, s: pd.Series, meta: Any, min_label_count: int = 0,
                            f"real dates lie in [{lo}, {hi}] (the real range, rounded outward "
                            "to whole months)",
                            column=col, min_value=lo, max_value=hi))
-    elif kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN):
+    elif kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN) and not generated:
         merged = kind == ColumnKind.CATEGORICAL and not is_target
         text = merged and all(
             isinstance(v, str) for v in pd.unique(non_null.to_numpy(dtype=object)))

@@ -44,8 +44,16 @@ def with_date_gaps(
             name = f"{b} - {a} (days)"
             cols[name] = ColumnMeta(name=name, kind=ColumnKind.NUMERICAL, dtype="float64")
             for f in out:
-                f[name] = (pd.to_datetime(f[b]) - pd.to_datetime(f[a])).dt.total_seconds() / 86400
+                f[name] = (_utc_naive(f[b]) - _utc_naive(f[a])).dt.total_seconds() / 86400
     return out, TableMetadata(cols)
+
+
+def _utc_naive(s: pd.Series) -> pd.Series:
+    """Dates as naive UTC times, so a tz-aware and a naive column can be subtracted."""
+    s = pd.to_datetime(s)
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    return s
 
 
 def _fit_scores(

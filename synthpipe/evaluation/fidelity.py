@@ -60,6 +60,10 @@ MISSING = "\x00<missing>"
 MAX_PAIRS = 1_000
 NUM_BINS = 10
 DETECTION_FOLDS = 5
+# Fewer rows per class than this: no detection score (the trees could not split).
+DETECTION_MIN_ROWS = 25
+# tree_classifier stops early only when each class has this many training rows.
+EARLY_STOP_MIN_CLASS_ROWS = 20
 # HistGradientBoosting accepts at most 255 bins for a categorical feature (one is for missing).
 _TREE_MAX_CATEGORIES = 250
 
@@ -266,12 +270,19 @@ class TreeEncoder:
         return out
 
 
-def tree_classifier(seed: int, *, categorical: np.ndarray) -> HistGradientBoostingClassifier:
-    """The gradient-boosting classifier every evaluation model uses (same settings everywhere)."""
+def tree_classifier(seed: int, *, categorical: np.ndarray,
+                    y: np.ndarray) -> HistGradientBoostingClassifier:
+    """The gradient-boosting classifier every evaluation model uses (same settings everywhere).
+
+    It stops early on a stratified 10% validation split of its training rows ``y`` when every
+    class has at least ``EARLY_STOP_MIN_CLASS_ROWS`` of them (so the split holds a few of each);
+    on fewer it runs its 100 iterations (a split of a 20-row table has no rows to stop on).
+    """
+    _, counts = np.unique(np.asarray(y), return_counts=True)
     return HistGradientBoostingClassifier(
         max_iter=100,
         learning_rate=0.1,
-        early_stopping=True,
+        early_stopping=bool(counts.min() >= EARLY_STOP_MIN_CLASS_ROWS),
         validation_fraction=0.1,
         n_iter_no_change=10,
         categorical_features=categorical if categorical.any() else None,
@@ -505,9 +516,10 @@ def detection_auc(
 
     Returns:
         Mean ROC-AUC over the folds (0.5: indistinguishable, 1.0: perfectly told apart), or
-        None when a class has fewer rows than folds.
+        None when a class has fewer than ``DETECTION_MIN_ROWS`` rows: the classifier's leaves
+        need 20 rows, so on fewer it predicts a constant and would report a perfect 0.5.
     """
-    if min(len(real), len(other)) < folds:
+    if min(len(real), len(other)) < max(folds, DETECTION_MIN_ROWS):
         return None
     both = pd.concat([real[columns], other[columns]], ignore_index=True)
     y = np.r_[np.zeros(len(real), dtype=int), np.ones(len(other), dtype=int)]
@@ -517,7 +529,7 @@ def detection_auc(
     aucs = []
     with eval_threads():
         for fit_idx, test_idx in splitter.split(x, y):
-            clf = tree_classifier(seed, categorical=encoder.categorical_mask)
+            clf = tree_classifier(seed, categorical=encoder.categorical_mask, y=y[fit_idx])
             clf.fit(x[fit_idx], y[fit_idx])
             aucs.append(roc_auc_score(y[test_idx], clf.predict_proba(x[test_idx])[:, 1]))
     return float(np.mean(aucs))

@@ -75,7 +75,7 @@ class TreeModel:
 
     def fit(self, x: pd.DataFrame, y: np.ndarray) -> TreeModel:
         self.encoder_ = TreeEncoder(self.features, self.metadata).fit(x)
-        self.clf_ = tree_classifier(self.seed, categorical=self.encoder_.categorical_mask)
+        self.clf_ = tree_classifier(self.seed, categorical=self.encoder_.categorical_mask, y=y)
         self.clf_.fit(self.encoder_.transform(x), y)
         return self
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -181,3 +182,45 @@ def test_insurance_claims_real_table(cli, shared_data, tmp_path):
     assert direct_values(real, direct) & cells(synth[direct]) == set()
     # the literal label "None" of authorities_contacted survives as a category
     assert "None" in set(real["authorities_contacted"])
+
+
+def test_a_spreadsheet_export_with_its_quirks(cli, tmp_path):
+    # What a European spreadsheet writes: latin-1 text, ';' between fields, decimal commas;
+    # a policy holder column whose names repeat (categorical by count, a person's name by
+    # content); a label missing on some rows. It must read without help beyond
+    # --encoding, fake the names, and pass its own derived suite (it failed on both the
+    # faked names and the missing labels).
+    rng = np.random.default_rng(3)
+    n = 600
+    first = ["Anna", "Peter", "Claire", "Thomas", "Emma", "Paul", "Laura", "David", "Julia",
+             "Martin", "Sarah", "Daniel", "Helen", "Simon", "Maria", "Oliver", "Lena", "Jonas",
+             "Sophie", "Felix"]
+    last = ["Müller", "Okafor", "Rossi", "Nguyen", "Kowalski", "Lefèvre", "Schmidt", "Weber",
+            "Wagner", "Becker", "Hoffmann", "Schäfer", "Koch", "Richter", "Klein", "Wolf",
+            "Neumann", "Braun", "Krüger", "Hartmann"]
+    holders = [f"{a} {b}" for a, b in zip(rng.choice(first, n), rng.choice(last, n),
+                                          strict=True)]  # ~300 distinct: categorical by count
+    premium = rng.gamma(2.0, 300.0, n).round(2)
+    label = pd.Series(rng.choice(["ja", "nein"], n, p=[0.2, 0.8]), dtype=object)
+    label[rng.random(n) < 0.05] = ""
+    lines = ["Versicherter;Prämie;Region;Betrug"]
+    lines += [f"{h};{str(p).replace('.', ',')};{r};{y}" for h, p, r, y in
+              zip(holders, premium, rng.choice(["Nord", "Süd", "Ost"], n), label, strict=True)]
+    src = tmp_path / "export.csv"
+    src.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    out = tmp_path / "run"
+    refused = cli("run", "--table", src, "--epochs", "1", "--out", out)
+    assert refused.exit_code == 2 and "--encoding" in refused.output, refused.output
+    result = cli("run", "--table", src, "--target", "Betrug", "--encoding", "latin-1",
+                 "--epochs", "1", "--out", out)
+    # One epoch on three columns may well fail the distance gate; the contract must hold.
+    assert result.exit_code in (0, 3), result.output
+    synth = pd.read_parquet(out / ("synthetic.parquet" if result.exit_code == 0 else
+                                   "quarantine/synthetic.parquet"))
+    assert list(synth.columns) == ["Versicherter", "Prämie", "Region", "Betrug"]
+    assert synth["Prämie"].dtype == "float64" and synth["Prämie"].between(0, 10_000).all()
+    assert set(synth["Region"]) <= {"Nord", "Süd", "Ost"}
+    assert synth["Betrug"].notna().all() and set(synth["Betrug"]) <= {"ja", "nein"}
+    assert not set(synth["Versicherter"]) & set(holders)  # fresh names only
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["synthetic_suite"]["success"], metrics["synthetic_suite"]["failures"]

@@ -92,3 +92,54 @@ def test_atomic_dir_replaces_only_on_success(tmp_path):
     assert (final / "a.txt").read_text() == "a"
     write_json({"x": 1}, final / "m.json")
     assert (final / "m.json").read_text().strip().startswith("{")
+
+
+def test_parquet_decimals_dates_and_a_saved_index_become_plain_columns(tmp_path):
+    import datetime as dt
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({
+        "amount": pa.array([decimal.Decimal("12.50"), None, decimal.Decimal("-3.07")],
+                           pa.decimal128(12, 2)),
+        "opened": pa.array([dt.date(2020, 1, 1), dt.date(2021, 6, 30), None], pa.date32()),
+    })
+    pq.write_table(table, tmp_path / "db.parquet")
+    df = read_table(tmp_path / "db.parquet")
+    assert df["amount"].dtype == "float64"
+    assert df["amount"].tolist()[0] == 12.5 and df["amount"].isna().tolist() == [False, True, False]
+    assert pd.api.types.is_datetime64_any_dtype(df["opened"])
+    assert df["opened"].iloc[1] == pd.Timestamp("2021-06-30")
+
+    indexed = pd.DataFrame({"policy": [7, 8, 9], "x": [1.0, 2.0, 3.0]}).set_index("policy")
+    indexed.to_parquet(tmp_path / "indexed.parquet")
+    back = read_table(tmp_path / "indexed.parquet")
+    assert list(back.columns) == ["policy", "x"]  # the index is a column again, not lost
+    assert back["policy"].tolist() == [7, 8, 9]
+
+
+def test_csv_delimiter_and_decimal_comma_are_detected(tmp_path):
+    p = tmp_path / "eu.csv"
+    p.write_text("Prämie;Alter;Region\n12,50;34;Nord\n7,25;51;Süd\n")
+    df = read_table(p)
+    assert list(df.columns) == ["Prämie", "Alter", "Region"]
+    assert df["Prämie"].tolist() == [12.5, 7.25]
+    tab = tmp_path / "t.txt"
+    tab.write_text("a\tb\n1.5\tx\n2.5\ty\n")
+    assert read_table(tab)["a"].tolist() == [1.5, 2.5]
+    plain = tmp_path / "one.csv"
+    plain.write_text("only\n1\n2\n")
+    assert read_table(plain)["only"].tolist() == [1, 2]
+
+
+def test_csv_encoding(tmp_path):
+    p = tmp_path / "latin.csv"
+    p.write_bytes("name,x\nMüller,1\nGarçon,2\n".encode("latin-1"))
+    with pytest.raises(InputError) as err:
+        read_table(p)
+    assert "not utf-8 text" in str(err.value) and "--encoding" in err.value.hint
+    assert read_table(p, encoding="latin-1")["name"].tolist() == ["Müller", "Garçon"]
+    with pytest.raises(InputError, match="unknown text encoding"):
+        read_table(p, encoding="no-such-codec")

@@ -61,6 +61,13 @@ def test_nested_column_rejected():
         detect_metadata(df)
 
 
+def test_duration_column_rejected_with_a_fix():
+    df = pd.DataFrame({"wait": pd.to_timedelta([1, 2, 3], unit="D"), "b": [1, 2, 3]})
+    with pytest.raises(InputError, match="holds durations") as err:
+        detect_metadata(df)
+    assert "total_seconds" in err.value.hint
+
+
 def test_overrides_win_and_round_trip(tmp_path, frame):
     path = tmp_path / "meta.json"
     path.write_text(json.dumps({"columns": {"rating": {"kind": "numerical"}}}))

@@ -470,3 +470,35 @@ def test_derived_value_sets_leave_out_rare_labels():
     # Without a threshold every label is listed, as before.
     assert "astronaut" in _value_sets(v.derive_suite(real, meta, target="label"))["job"]
     assert _value_sets(v.derive_suite(real, meta, min_label_count=6))["visits"] == [1, 2]
+
+
+def test_generated_columns_get_no_value_set_and_a_labelless_target_is_not_expected():
+    # A low-cardinality name column is faked (fresh names, none of them real) and a tenth of
+    # the rows have no label (the models drop them): the output has other names and no
+    # missing label, and both are as they should be.
+    rng = np.random.default_rng(0)
+    n = 200
+    real = pd.DataFrame({
+        "holder": rng.choice(["Anna Roth", "Ben Okafor", "Eva Rossi"], n),
+        "claim": rng.gamma(2.0, 100.0, n),
+        "fraud": pd.Series(rng.choice(["Y", "N"], n), dtype=object).where(
+            rng.random(n) > 0.1, None),
+    })
+    meta = detect_metadata(real)
+    suite = v.derive_suite(real, meta, target="fraud", generated=["holder"])
+    assert "holder" not in _value_sets(suite)
+    kinds = {(c.type, c.kwargs.get("column"))
+             for c in (e.configuration for e in suite.expectations)}
+    assert ("expect_column_values_to_not_be_null", "holder") in kinds  # still checked
+    assert ("expect_column_values_to_not_be_null", "fraud") in kinds
+    synth = pd.DataFrame({
+        "holder": rng.choice(["Carl Diaz", "Dana Kim"], n),
+        "claim": rng.permutation(real["claim"].to_numpy()),
+        "fraud": rng.choice(["Y", "N"], n),
+    })
+    assert v.validate(synth, suite).success
+    synth.loc[0, "fraud"] = None
+    assert failed(v.validate(synth, suite)) == {("expect_column_values_to_not_be_null", "fraud")}
+    # Not generated: the real names are the value set, and fresh names fail it.
+    plain = v.derive_suite(real, meta, target="fraud")
+    assert ("expect_column_values_to_be_in_set", "holder") in failed(v.validate(synth, plain))

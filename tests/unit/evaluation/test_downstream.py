@@ -68,3 +68,7 @@ def test_date_gaps_become_features():
     assert out["report - incident (days)"].tolist() == [10.0, 0.0]
     assert meta.kind("report - incident (days)").value == "numerical"
     assert "report - incident (days)" not in df.columns  # inputs are not mutated
+    # A tz-aware column and a naive one (read as UTC) still give a gap.
+    df["incident"] = df["incident"].dt.tz_localize("Europe/Paris")
+    (out,), _ = with_date_gaps([df], detect_metadata(df))
+    assert out["report - incident (days)"].tolist() == [10.0 + 1 / 24, 1 / 24]

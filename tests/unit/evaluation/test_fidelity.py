@@ -17,6 +17,7 @@ from synthpipe.evaluation.fidelity import (
     detection_auc,
     jsonable,
     label_strings,
+    tree_classifier,
 )
 from synthpipe.metadata import ColumnKind, ColumnMeta, TableMetadata
 
@@ -134,6 +135,26 @@ def test_detection_separates_different_tables_only() -> None:
     far = pd.DataFrame({"x": rng.normal(5, 1, size=300), "c": rng.choice(["a", "b"], 300)})
     assert detection_auc(same_a, same_b, ["x", "c"], meta) == pytest.approx(0.5, abs=0.1)
     assert detection_auc(same_a, far, ["x", "c"], meta) > 0.98
+
+
+def test_detection_needs_rows_and_a_small_table_trains_without_early_stopping() -> None:
+    # 8 rows per class and fold: sklearn's stratified early-stopping split of them had no
+    # row of one class, which raised inside the fidelity report of a 25-row table; and trees
+    # with 20-row leaves cannot split 16 rows, so any score there would be a constant 0.5.
+    meta = _meta(x=ColumnKind.NUMERICAL, c=ColumnKind.CATEGORICAL)
+    rng = np.random.default_rng(0)
+
+    def frames(n):
+        return (pd.DataFrame({"x": rng.normal(size=n), "c": rng.choice(["a", "b"], n)}),
+                pd.DataFrame({"x": rng.normal(4, 1, size=n), "c": rng.choice(["a", "b"], n)}))
+
+    assert detection_auc(*frames(10), ["x", "c"], meta) is None
+    assert detection_auc(*frames(40), ["x", "c"], meta) > 0.9  # 32 rows a fold, no stopping
+    no_cat = np.zeros(1, dtype=bool)
+    assert not tree_classifier(0, categorical=no_cat, y=np.r_[np.zeros(19), np.ones(200)]
+                               ).early_stopping
+    assert tree_classifier(0, categorical=no_cat, y=np.r_[np.zeros(20), np.ones(200)]
+                           ).early_stopping
 
 
 def test_report_is_plain_json() -> None:

@@ -151,7 +151,11 @@ _NAME_RULES: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
     "person_name": (
         _tok(
             r"name|names|full_?name|fullname|first_?name|firstname|last_?name|lastname|"
-            r"surname|given_?name|forename|middle_?name|maiden_?name|family_?name|fname|lname"
+            r"surname|given_?name|forename|middle_?name|maiden_?name|family_?name|fname|lname|"
+            # The same words in the languages of European insurers' exports (accents become
+            # "_" in the normalised name: Prénom -> pr_nom).
+            r"nom|prenom|nom_?de_?famille|nombre|apellidos?|vorname|nachname|familienname|"
+            r"naam|voornaam|achternaam|nome|cognome|nazwisko|imie|efternamn|fornavn|etternavn"
         ),
         _NOT_PERSON,
     ),

@@ -152,6 +152,19 @@ def test_findings_carry_share_and_readable_evidence(pii_frame: pd.DataFrame) -> 
     assert isinstance(found["SSN"], PIIFinding) and d["column"] == "SSN"
 
 
+def test_person_name_headers_in_other_languages() -> None:
+    rng = np.random.default_rng(1)
+    n = 300
+    first = rng.choice(["Anna", "Pierre", "Lucia", "Jan", "Marta", "Jonas", "Elena", "Tomas"], n)
+    last = rng.choice(["Müller", "Dubois", "Rossi", "de Vries", "Nowak", "García", "Larsen",
+                       "Schmidt", "Moreau", "Bianchi", "Jansen", "Kowalski"], n)
+    df = pd.DataFrame({"Prénom": first, "Nachname": last, "Nombre": first, "cognome": last,
+                       "achternaam": last, "Betrag": rng.gamma(2.0, 100.0, n)})
+    found = {f.column: f.pii_type for f in detect_pii(df)}
+    assert found == {c: "person_name" for c in
+                     ("Prénom", "Nachname", "Nombre", "cognome", "achternaam")}
+
+
 def test_false_positives_stay_out() -> None:
     rng = np.random.default_rng(0)
     n = 500

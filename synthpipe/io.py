@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -47,7 +48,9 @@ def read_table(
     that are entirely empty and unnamed (a trailing comma's ``_c39`` / ``Unnamed: 39``) are dropped,
     string columns that hold dates become datetimes. A CSV's delimiter is the one of ``,``
     ``;`` tab ``|`` its header line uses most (``.tsv``: tab); a ``;``-delimited file is read
-    with decimal commas (``12,5``), the convention of the spreadsheets that write it.
+    with decimal commas (``12,5``), the convention of the spreadsheets that write it. Spaces
+    after a delimiter are skipped (UCI's ``39, State-gov, ?`` reads as ``39``, ``State-gov``
+    and a missing value).
 
     Args:
         path: ``.parquet``/``.pq`` or ``.csv``/``.tsv``/``.txt`` file.
@@ -78,7 +81,7 @@ def read_table(
                 logger.info("%s: delimiter %r, decimal mark %r", p.name, sep, decimal)
             df = pd.read_csv(
                 p, sep=sep, decimal=decimal, encoding=encoding, keep_default_na=False,
-                na_values=list(na_values), low_memory=False,
+                na_values=list(na_values), low_memory=False, skipinitialspace=True,
             )
         else:
             raise InputError(
@@ -116,6 +119,8 @@ def read_table(
     if dup:
         raise InputError(f"input table {p} has duplicated column names {dup}", hint="rename them")
     df.columns = [str(c) for c in df.columns]
+    if suffix not in (".parquet", ".pq"):
+        df = _parse_formatted_numbers(df)
     return parse_date_columns(df)
 
 
@@ -129,6 +134,39 @@ def _sniff_delimiter(p: Path, encoding: str) -> str:
     counts = {d: header.count(d) for d in _DELIMITERS}
     best = max(_DELIMITERS, key=lambda d: counts[d])  # ties keep the earlier (",")
     return best if counts[best] > 0 else ","
+
+
+# "1,234", "-1,234.50", "$ 1,234.50", "€12.00": thousands separators and a currency sign,
+# what spreadsheets write for formatted amounts.
+_FORMATTED_NUMBER = re.compile(r"[-+]?[$€£]?\s*[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
+
+
+def _parse_formatted_numbers(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns in which every value is a formatted number become numbers.
+
+    pandas reads ``"1,234.50"`` or ``$12.00`` as text; left so, the column would look like an
+    identifier and be replaced by fakes. Converted only when every value parses, so no value
+    is lost; the currency sign is not kept.
+    """
+    out = None
+    for c in df.columns:
+        s = df[c]
+        if not pd.api.types.is_object_dtype(s):
+            continue
+        values = s.dropna()
+        if len(values) == 0 or not all(isinstance(v, str) for v in values.head(200)):
+            continue
+        text = values.astype(str).str.strip()
+        if not text.str.fullmatch(_FORMATTED_NUMBER).all():
+            continue
+        numbers = pd.to_numeric(text.str.replace(r"[$€£,\s]", "", regex=True), errors="coerce")
+        if numbers.isna().any():
+            continue
+        out = df.copy() if out is None else out
+        out[c] = numbers.reindex(s.index)
+        logger.info("column %s: formatted numbers (thousands separators, currency) read "
+                    "as numbers", c)
+    return df if out is None else out
 
 
 def _read_parquet(p: Path) -> pd.DataFrame:

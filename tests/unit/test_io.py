@@ -129,6 +129,16 @@ def test_csv_delimiter_and_decimal_comma_are_detected(tmp_path):
     tab = tmp_path / "t.txt"
     tab.write_text("a\tb\n1.5\tx\n2.5\ty\n")
     assert read_table(tab)["a"].tolist() == [1.5, 2.5]
+    spaced = tmp_path / "uci.csv"
+    spaced.write_text("age, workclass, income\n39, State-gov, <=50K\n50, ?, >50K\n")
+    uci = read_table(spaced)
+    assert list(uci.columns) == ["age", "workclass", "income"]
+    assert uci["workclass"].tolist()[0] == "State-gov" and uci["workclass"].isna().tolist()[1]
+    # Telco churn's TotalCharges: a lone space in a number column is a missing value.
+    blank = tmp_path / "telco.csv"
+    blank.write_text("id,TotalCharges\nA-1,29.85\nA-2, \nA-3,108.15\n")
+    charges = read_table(blank)["TotalCharges"]
+    assert charges.dtype == "float64" and charges.isna().tolist() == [False, True, False]
     plain = tmp_path / "one.csv"
     plain.write_text("only\n1\n2\n")
     assert read_table(plain)["only"].tolist() == [1, 2]
@@ -143,3 +153,13 @@ def test_csv_encoding(tmp_path):
     assert read_table(p, encoding="latin-1")["name"].tolist() == ["Müller", "Garçon"]
     with pytest.raises(InputError, match="unknown text encoding"):
         read_table(p, encoding="no-such-codec")
+
+
+def test_csv_formatted_numbers_become_numbers(tmp_path):
+    p = tmp_path / "amounts.csv"
+    p.write_text('amount,price,mixed\n"1,234.50",$12.00,"1,234"\n'
+                 '"-12,000",€ 7.5,n/a\n3,"$1,000,000","2,500"\n')
+    df = read_table(p)
+    assert df["amount"].tolist() == [1234.5, -12000.0, 3.0]
+    assert df["price"].tolist() == [12.0, 7.5, 1_000_000.0]
+    assert df["mixed"].tolist() == ["1,234", "n/a", "2,500"]  # one value is not a number

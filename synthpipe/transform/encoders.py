@@ -41,8 +41,6 @@ logger = logging.getLogger(__name__)
 # Keeps the normal quantile function finite at the ends of the fitted range.
 _EPS = 1e-7
 _MODE_FIT_MAX_ROWS = 20_000
-# Floats are rounded on decode to the decimal places of the real values, up to this many.
-MAX_DECIMALS = 6
 _NS_PER_UNIT = {
     "D": 86_400 * 10**9,
     "h": 3_600 * 10**9,
@@ -306,7 +304,6 @@ class NumericalEncoder(ColumnEncoder):
             obs = np.array([0.0])
         self.dtype = str(s.dtype)
         self.is_integer = bool(np.all(np.mod(obs, 1) == 0))
-        self.decimals = _decimal_places(obs)
         self.nullable = bool(missing.any())
         self.all_missing = bool(missing.all())
         self.min = float(obs.min())
@@ -356,8 +353,6 @@ class NumericalEncoder(ColumnEncoder):
         x = np.clip(x, self.min, self.max)
         if self.is_integer:
             x = np.round(x)
-        elif self.decimals is not None:
-            x = np.round(x, self.decimals)
         missing = parts[-1].astype(bool) if self.nullable else np.zeros(x.size, dtype=bool)
         if self.all_missing:
             missing[:] = True
@@ -374,7 +369,6 @@ class NumericalEncoder(ColumnEncoder):
             "seed": self.seed,
             "dtype": self.dtype,
             "is_integer": self.is_integer,
-            "decimals": self.decimals,
             "nullable": self.nullable,
             "all_missing": self.all_missing,
             "min": self.min,
@@ -388,23 +382,9 @@ class NumericalEncoder(ColumnEncoder):
         for key in ("method", "max_quantiles", "max_modes", "seed", "dtype", "is_integer",
                     "nullable", "all_missing", "min", "max", "impute"):
             setattr(self, key, state[key])
-        self.decimals = state.get("decimals")  # models saved before it existed: no rounding
         q, m = state["quantile"], state["modes"]
         self.qn = QuantileNormal(q["quantiles"], q["references"]) if q else None
         self.mn = ModeNormal(m["means"], m["stds"], m["weights"]) if m else None
-
-
-def _decimal_places(obs: np.ndarray) -> int | None:
-    """The fewest decimal places (up to ``MAX_DECIMALS``) that write every value exactly.
-
-    Amounts in cents give 2, rates in percent with one decimal 1; measured floats (or float32
-    values widened to float64) give None. Decoded values are rounded to it, so a synthetic
-    premium reads 481.39 like the real ones, not 481.3924077.
-    """
-    for k in range(MAX_DECIMALS + 1):
-        if np.array_equal(np.round(obs, k), obs):
-            return k
-    return None
 
 
 def _restore_numeric(x: np.ndarray, missing: np.ndarray, dtype: str, column: str) -> pd.Series:

@@ -112,24 +112,6 @@ def test_numerical_decode_clips_and_rounds():
     assert out.tolist() == [1, 3, 5]
 
 
-def test_amounts_decode_with_the_real_decimal_places():
-    rng = np.random.default_rng(0)
-    cents = pd.Series(rng.gamma(2.0, 300.0, 500).round(2), name="premium")
-    enc = NumericalEncoder("premium").fit(cents)
-    assert enc.decimals == 2
-    out = enc.decode([rng.normal(size=1000)])
-    assert np.array_equal(out.round(2), out) and not np.array_equal(out.round(1), out)
-    # Through a saved state too; a state saved before the field existed does not round.
-    state = json.loads(json.dumps(enc.to_state()))
-    assert ColumnEncoder.from_state(state).decimals == 2
-    del state["decimals"]
-    assert ColumnEncoder.from_state(state).decimals is None
-    # Measured values (and float32 widened to float64) are left as they come out.
-    assert NumericalEncoder("x").fit(pd.Series(rng.normal(size=500))).decimals is None
-    f32 = pd.Series(np.array([0.1, 0.25, 1.7], dtype=np.float32), name="r")
-    assert NumericalEncoder("r").fit(f32).decimals is None
-
-
 @pytest.mark.parametrize("dtype", ["datetime64[ns]", "datetime64[ms]", "datetime64[s]"])
 def test_dates_round_trip_exactly_and_stay_midnight(dtype):
     rng = np.random.default_rng(4)

@@ -50,7 +50,8 @@ def read_table(
     ``;`` tab ``|`` its header line uses most (``.tsv``: tab); a ``;``-delimited file is read
     with decimal commas (``12,5``), the convention of the spreadsheets that write it. Spaces
     after a delimiter are skipped (UCI's ``39, State-gov, ?`` reads as ``39``, ``State-gov``
-    and a missing value).
+    and a missing value). Digit columns with a leading zero somewhere (``02134``) stay text:
+    they are codes.
 
     Args:
         path: ``.parquet``/``.pq`` or ``.csv``/``.tsv``/``.txt`` file.
@@ -79,10 +80,10 @@ def read_table(
             decimal = "," if sep == ";" else "."
             if sep != ",":
                 logger.info("%s: delimiter %r, decimal mark %r", p.name, sep, decimal)
-            df = pd.read_csv(
-                p, sep=sep, decimal=decimal, encoding=encoding, keep_default_na=False,
-                na_values=list(na_values), low_memory=False, skipinitialspace=True,
-            )
+            options = dict(sep=sep, encoding=encoding, keep_default_na=False,
+                           na_values=list(na_values), low_memory=False, skipinitialspace=True)
+            df = pd.read_csv(p, decimal=decimal, **options)
+            df = _codes_as_text(p, df, options)
         else:
             raise InputError(
                 f"input table {p} has unsupported extension {p.suffix!r}",
@@ -136,6 +137,24 @@ def _sniff_delimiter(p: Path, encoding: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+def _codes_as_text(p: Path, df: pd.DataFrame, options: dict[str, Any]) -> pd.DataFrame:
+    """Number columns in which some value has a leading zero (``02134``) are codes: kept as
+    the text the file holds (zip codes, account numbers), not integers that lose the zeros."""
+    numeric = [i for i, c in enumerate(df.columns)
+               if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+    if not numeric:
+        return df
+    raw = pd.read_csv(p, usecols=numeric, dtype=str, **options)
+    out = df
+    for i, raw_col in zip(numeric, raw.columns, strict=True):
+        text = raw[raw_col].dropna()
+        if text.str.fullmatch(r"0\d+").any():
+            out = df.copy() if out is df else out
+            out[df.columns[i]] = raw[raw_col]
+            logger.info("column %s: digit codes with leading zeros kept as text", df.columns[i])
+    return out
+
+
 # "1,234", "-1,234.50", "$ 1,234.50", "€12.00": thousands separators and a currency sign,
 # what spreadsheets write for formatted amounts.
 _FORMATTED_NUMBER = re.compile(r"[-+]?[$€£]?\s*[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
@@ -157,7 +176,9 @@ def _parse_formatted_numbers(df: pd.DataFrame) -> pd.DataFrame:
         if len(values) == 0 or not all(isinstance(v, str) for v in values.head(200)):
             continue
         text = values.astype(str).str.strip()
-        if not text.str.fullmatch(_FORMATTED_NUMBER).all():
+        # Plain digits that pandas left as text are codes (see _codes_as_text), not amounts.
+        if not text.str.contains(r"[,$€£]").any() or not text.str.fullmatch(
+                _FORMATTED_NUMBER).all():
             continue
         numbers = pd.to_numeric(text.str.replace(r"[$€£,\s]", "", regex=True), errors="coerce")
         if numbers.isna().any():

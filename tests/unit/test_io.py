@@ -163,3 +163,13 @@ def test_csv_formatted_numbers_become_numbers(tmp_path):
     assert df["amount"].tolist() == [1234.5, -12000.0, 3.0]
     assert df["price"].tolist() == [12.0, 7.5, 1_000_000.0]
     assert df["mixed"].tolist() == ["1,234", "n/a", "2,500"]  # one value is not a number
+
+
+def test_csv_digit_codes_with_leading_zeros_stay_text(tmp_path):
+    p = tmp_path / "codes.csv"
+    p.write_text("zip,n,amount,acct\n02134,1,0.5,000123\n94110,0,10.25,\n10001,12,3,456789\n")
+    df = read_table(p)
+    assert df["zip"].tolist() == ["02134", "94110", "10001"]
+    assert df["acct"].tolist()[0] == "000123" and df["acct"].isna().tolist()[1]
+    assert df["n"].tolist() == [1, 0, 12]  # a lone 0 is a number
+    assert df["amount"].tolist() == [0.5, 10.25, 3.0]  # 0.5 is not a code

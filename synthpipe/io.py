@@ -6,13 +6,18 @@ only when nearly every value is a date, and every failure names the file and the
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import hashlib
+import io
 import json
 import logging
+import lzma
 import os
 import re
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,7 +59,8 @@ def read_table(
     they are codes.
 
     Args:
-        path: ``.parquet``/``.pq`` or ``.csv``/``.tsv``/``.txt`` file.
+        path: ``.parquet``/``.pq`` or ``.csv``/``.tsv``/``.txt`` file; the text files may be
+            compressed (``claims.csv.gz``, ``.bz2``, ``.xz``, ``.zip`` with one member).
         na_values: Strings read as missing in CSV files.
         encoding: Text encoding of a CSV file.
 
@@ -72,6 +78,8 @@ def read_table(
             f"input table {p} is a directory", hint="point --table at a .parquet or .csv file"
         )
     suffix = p.suffix.lower()
+    if suffix in _COMPRESSIONS and len(p.suffixes) >= 2:
+        suffix = p.suffixes[-2].lower()  # claims.csv.gz is read as a CSV, decompressed
     try:
         if suffix in (".parquet", ".pq"):
             df = _read_parquet(p)
@@ -128,10 +136,27 @@ def read_table(
 _DELIMITERS = (",", ";", "\t", "|")
 
 
+# Compressed CSVs pandas reads itself (compression inferred from the extension).
+_COMPRESSIONS = (".gz", ".bz2", ".xz", ".zip")
+
+
+def _first_line(p: Path, encoding: str) -> str:
+    """The first line of a text file, decompressed if its extension says so."""
+    ext = p.suffix.lower()
+    if ext == ".zip":
+        with zipfile.ZipFile(p) as zf, zf.open(zf.namelist()[0]) as raw:
+            return io.TextIOWrapper(raw, encoding=encoding, newline="").readline(1 << 20)
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(ext)
+    if opener is not None:
+        with opener(p, "rt", encoding=encoding, newline="") as f:
+            return f.readline(1 << 20)
+    with open(p, encoding=encoding, newline="") as f:
+        return f.readline(1 << 20)
+
+
 def _sniff_delimiter(p: Path, encoding: str) -> str:
     """The delimiter the header line of a CSV uses most (``,`` when none occurs)."""
-    with open(p, encoding=encoding, newline="") as f:
-        header = f.readline(1 << 20)
+    header = _first_line(p, encoding)
     counts = {d: header.count(d) for d in _DELIMITERS}
     best = max(_DELIMITERS, key=lambda d: counts[d])  # ties keep the earlier (",")
     return best if counts[best] > 0 else ","

@@ -132,7 +132,10 @@ def downstream_report(
     sets = {"real": real_train, "synthetic": synthetic}
     if augmented is not None:
         sets["augmented"] = augmented
-    y_test = (holdout[target] == positive).to_numpy().astype(int)
+    # Rows without a label can be neither learned from nor scored.
+    sets = {name: frame[frame[target].notna()] for name, frame in sets.items()}
+    holdout = holdout[holdout[target].notna()]
+    y_test = _is_positive(holdout[target], positive)
     if y_test.sum() == 0 or y_test.sum() == len(y_test):
         return {"skipped": f"the holdout has no rows of both classes for {positive!r}"}
     names = list(sets)
@@ -142,7 +145,7 @@ def downstream_report(
     results: dict[str, Any] = {}
     with eval_threads():
         for name, frame in sets.items():
-            y = (frame[target] == positive).to_numpy().astype(int)
+            y = _is_positive(frame[target], positive)
             rows = {"rows": int(len(frame)), "positive_rate": float(y.mean()) if len(y) else 0.0}
             if y.min() == y.max():
                 results[name] = {**rows, "skipped": "training set has a single class"}
@@ -156,6 +159,11 @@ def downstream_report(
         "results": results,
         "verdict": _verdict(results),
     }
+
+
+def _is_positive(labels: pd.Series, positive: Any) -> np.ndarray:
+    """1 where the label is the positive class, else 0 (nullable dtypes included)."""
+    return (labels == positive).to_numpy(dtype=bool, na_value=False).astype(int)
 
 
 def _verdict(results: dict[str, Any]) -> str:

@@ -173,3 +173,18 @@ def test_csv_digit_codes_with_leading_zeros_stay_text(tmp_path):
     assert df["acct"].tolist()[0] == "000123" and df["acct"].isna().tolist()[1]
     assert df["n"].tolist() == [1, 0, 12]  # a lone 0 is a number
     assert df["amount"].tolist() == [0.5, 10.25, 3.0]  # 0.5 is not a code
+
+
+@pytest.mark.parametrize("ext", [".gz", ".bz2", ".xz", ".zip"])
+def test_compressed_csv(tmp_path, ext):
+    frame = pd.DataFrame({"zip": ["02134", "94110"], "premium": [12.5, 7.25], "y": ["a", "b"]})
+    p = tmp_path / f"t.csv{ext}"
+    frame.to_csv(p, sep=";", decimal=",", index=False)  # compression from the extension
+    pd.testing.assert_frame_equal(read_table(p), frame)
+
+
+def test_corrupt_compressed_csv_is_an_input_error(tmp_path):
+    p = tmp_path / "t.csv.gz"
+    p.write_bytes(b"not gzip at all")
+    with pytest.raises(InputError, match="could not be read"):
+        read_table(p)

@@ -54,6 +54,21 @@ def test_single_class_training_set_is_reported_not_scored():
     assert "pr_auc" in out["results"]["real"]
 
 
+def test_a_nullable_boolean_label_with_gaps():
+    # A pandas "boolean" target with missing labels: unlabelled rows are left out of every
+    # training set and of the holdout (comparing pd.NA raised inside the check).
+    def flagged(seed):
+        t = _table(1000, 0.1, seed)
+        label = pd.array(t.pop("fraud") == "Y", dtype="boolean")
+        label[::25] = pd.NA
+        return t.assign(fraud=label)
+
+    real, holdout = flagged(0), flagged(1)
+    out = downstream_report(real, holdout, flagged(2), "fraud", True, detect_metadata(real))
+    assert out["holdout_rows"] == 960
+    assert out["results"]["real"]["rows"] == 960 and out["results"]["real"]["pr_auc"] > 0.3
+
+
 def test_date_gaps_become_features():
     from synthpipe.evaluation.downstream import with_date_gaps
 

@@ -92,6 +92,11 @@ def read_table(
                            na_values=list(na_values), low_memory=False, skipinitialspace=True)
             df = pd.read_csv(p, decimal=decimal, **options)
             df = _codes_as_text(p, df, options)
+        elif suffix in (".xlsx", ".xls", ".xlsm", ".ods"):
+            raise InputError(
+                f"input table {p} is a spreadsheet workbook",
+                hint="export the sheet as CSV (UTF-8) or parquet and pass that file",
+            )
         else:
             raise InputError(
                 f"input table {p} has unsupported extension {p.suffix!r}",
@@ -111,8 +116,10 @@ def read_table(
     except LookupError as exc:
         raise InputError(f"unknown text encoding {encoding!r}",
                          hint="use a Python codec name such as utf-8, latin-1 or cp1252") from exc
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        # pyarrow raises ArrowInvalid (a ValueError) on a corrupt parquet file.
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, lzma.LZMAError,
+            pd.errors.ParserError) as exc:
+        # pyarrow raises ArrowInvalid (a ValueError) on a corrupt parquet file; a truncated
+        # .gz raises EOFError, a corrupt .zip or .xz their own errors.
         raise InputError(
             f"input table {p} could not be read as {suffix[1:]}: {str(exc).splitlines()[0]}",
             hint="check that the file is a complete, valid table (re-export it)",

@@ -57,7 +57,7 @@ def test_parquet_round_trip_keeps_dtypes(tmp_path):
         ("corrupt.parquet", b"PAR1 this is not parquet", "could not be read"),
         ("empty.csv", b"", "is empty"),
         ("header_only.csv", b"a,b\n", "has no rows"),
-        ("table.xlsx", b"x", "unsupported extension"),
+        ("table.json", b"{}", "unsupported extension"),
     ],
 )
 def test_bad_files_raise_input_error(tmp_path, name, content, message):
@@ -183,8 +183,21 @@ def test_compressed_csv(tmp_path, ext):
     pd.testing.assert_frame_equal(read_table(p), frame)
 
 
-def test_corrupt_compressed_csv_is_an_input_error(tmp_path):
-    p = tmp_path / "t.csv.gz"
-    p.write_bytes(b"not gzip at all")
+@pytest.mark.parametrize("ext", [".gz", ".bz2", ".xz", ".zip"])
+def test_corrupt_or_truncated_compressed_csv_is_an_input_error(tmp_path, ext):
+    p = tmp_path / f"t.csv{ext}"
+    p.write_bytes(b"not compressed at all")
     with pytest.raises(InputError, match="could not be read"):
         read_table(p)
+    pd.DataFrame({"x": range(5000)}).to_csv(p, index=False)
+    p.write_bytes(p.read_bytes()[:200])  # cut short
+    with pytest.raises(InputError, match="could not be read"):
+        read_table(p)
+
+
+def test_a_workbook_is_refused_with_the_export_hint(tmp_path):
+    p = tmp_path / "claims.xlsx"
+    p.write_bytes(b"PK\x03\x04")
+    with pytest.raises(InputError, match="spreadsheet workbook") as err:
+        read_table(p)
+    assert "export the sheet as CSV" in err.value.hint

@@ -42,6 +42,25 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def sha256_table(path: str | Path) -> str:
+    """SHA-256 of an input table: the file's, or for a parquet dataset folder one digest over
+    each part's relative path and digest (so renaming, adding or changing a part changes it)."""
+    p = Path(path)
+    if not p.is_dir():
+        return sha256_file(p)
+    h = hashlib.sha256()
+    for part in _dataset_parts(p):
+        h.update(f"{part.relative_to(p).as_posix()}\0{sha256_file(part)}\n".encode())
+    return h.hexdigest()
+
+
+def _dataset_parts(folder: Path) -> list[Path]:
+    """The parquet files of a dataset folder, as pyarrow reads them (names starting with
+    ``_`` or ``.``, such as Spark's ``_SUCCESS``, are not data)."""
+    return sorted(f for f in folder.rglob("*.parquet") if f.is_file() and not any(
+        part.startswith(("_", ".")) for part in f.relative_to(folder).parts))
+
+
 def read_table(
     path: str | Path, na_values: list[str] | tuple[str, ...] = DEFAULT_NA_VALUES,
     encoding: str = "utf-8",
@@ -60,7 +79,8 @@ def read_table(
 
     Args:
         path: ``.parquet``/``.pq`` or ``.csv``/``.tsv``/``.txt`` file; the text files may be
-            compressed (``claims.csv.gz``, ``.bz2``, ``.xz``, ``.zip`` with one member).
+            compressed (``claims.csv.gz``, ``.bz2``, ``.xz``, ``.zip`` with one member). A
+            folder of parquet files is read as one partitioned dataset.
         na_values: Strings read as missing in CSV files.
         encoding: Text encoding of a CSV file.
 
@@ -74,10 +94,13 @@ def read_table(
     if not p.exists():
         raise InputError(f"input table {p} does not exist", hint="check the --table path")
     if p.is_dir():
-        raise InputError(
-            f"input table {p} is a directory", hint="point --table at a .parquet or .csv file"
-        )
-    suffix = p.suffix.lower()
+        if not _dataset_parts(p):
+            raise InputError(f"input table {p} is a directory without parquet files",
+                             hint="point --table at a .parquet or .csv file, or at a folder "
+                                  "of parquet parts (a partitioned dataset)")
+        suffix = ".parquet"  # a partitioned dataset (Spark's output, synthpipe's large runs)
+    else:
+        suffix = p.suffix.lower()
     if suffix in _COMPRESSIONS and len(p.suffixes) >= 2:
         suffix = p.suffixes[-2].lower()  # claims.csv.gz is read as a CSV, decompressed
     try:
@@ -232,6 +255,8 @@ def _read_parquet(p: Path) -> pd.DataFrame:
       objects).
     - A saved pandas index (``df.to_parquet`` keeps a named or non-default index) comes back
       as ordinary columns, so no column of the file is left out of the synthetic table.
+    - A folder is read as one dataset: its parts in order, hive partition folders
+      (``region=north/``) as a column.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq

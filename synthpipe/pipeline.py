@@ -30,7 +30,14 @@ import pandas as pd
 
 from synthpipe.config import PIIAction, RunConfig
 from synthpipe.errors import ConfigError, InputError
-from synthpipe.io import atomic_path, read_table, sha256_file, write_json, write_table
+from synthpipe.io import (
+    atomic_path,
+    read_table,
+    sha256_file,
+    sha256_table,
+    write_json,
+    write_table,
+)
 from synthpipe.metadata import ColumnKind, TableMetadata, detect_metadata, load_overrides
 
 log = logging.getLogger(__name__)
@@ -181,7 +188,8 @@ def ingest(cfg: RunConfig) -> Ingested:
             meta.kind, meta.reason = ColumnKind.CATEGORICAL, "target column (class label)"
     log.info("read %s: %d rows x %d columns", cfg.table, len(df), df.shape[1])
     return Ingested(
-        df=df, path=str(Path(cfg.table).resolve()), sha256=sha256_file(cfg.table), metadata=metadata
+        df=df, path=str(Path(cfg.table).resolve()), sha256=sha256_table(cfg.table),
+        metadata=metadata,
     )
 
 

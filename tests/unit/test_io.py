@@ -8,7 +8,14 @@ import pandas as pd
 import pytest
 
 from synthpipe.errors import InputError
-from synthpipe.io import atomic_path, read_table, sha256_file, write_json, write_table
+from synthpipe.io import (
+    atomic_path,
+    read_table,
+    sha256_file,
+    sha256_table,
+    write_json,
+    write_table,
+)
 
 
 def test_csv_missing_markers_and_literal_none(tmp_path):
@@ -201,3 +208,32 @@ def test_a_workbook_is_refused_with_the_export_hint(tmp_path):
     with pytest.raises(InputError, match="spreadsheet workbook") as err:
         read_table(p)
     assert "export the sheet as CSV" in err.value.hint
+
+
+def test_a_parquet_dataset_folder_is_one_table(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = pd.DataFrame({"amount": [1.5, 2.5, 3.5, 4.5], "state": ["OH", "IN", "OH", "IL"]})
+    folder = tmp_path / "claims"
+    pq.write_to_dataset(pa.Table.from_pandas(frame), folder, partition_cols=["state"])
+    (folder / "_SUCCESS").write_text("")  # Spark's marker is not data
+    df = read_table(folder)
+    assert sorted(df["amount"]) == [1.5, 2.5, 3.5, 4.5]
+    assert dict(zip(df["amount"], df["state"].astype(str), strict=True)) == {
+        1.5: "OH", 2.5: "IN", 3.5: "OH", 4.5: "IL"}  # the partition folders are a column
+    digest = sha256_table(folder)
+    assert digest == sha256_table(folder)
+    (folder / "_SUCCESS").write_text("changed")  # not data: same digest
+    assert sha256_table(folder) == digest
+    part = next(folder.rglob("*.parquet"))
+    part.rename(part.with_name("renamed.parquet"))
+    assert sha256_table(folder) != digest
+    assert sha256_table(part.with_name("renamed.parquet")) == sha256_file(
+        part.with_name("renamed.parquet"))
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match="directory without parquet files") as err:
+        read_table(empty)
+    assert "folder of parquet parts" in err.value.hint

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthpipe.evaluation.fidelity import eval_threads
+from synthpipe.evaluation.fidelity import eval_threads, numeric_values
 from synthpipe.evaluation.utility import TreeModel, best_threshold
 from synthpipe.metadata import ColumnKind, ColumnMeta, TableMetadata
 
@@ -44,16 +44,11 @@ def with_date_gaps(
             name = f"{b} - {a} (days)"
             cols[name] = ColumnMeta(name=name, kind=ColumnKind.NUMERICAL, dtype="float64")
             for f in out:
-                f[name] = (_utc_naive(f[b]) - _utc_naive(f[a])).dt.total_seconds() / 86400
+                # Seconds since the epoch, tz-aware columns in UTC: any two can be subtracted.
+                seconds = numeric_values(pd.to_datetime(f[b])) - numeric_values(
+                    pd.to_datetime(f[a]))
+                f[name] = seconds / 86400
     return out, TableMetadata(cols)
-
-
-def _utc_naive(s: pd.Series) -> pd.Series:
-    """Dates as naive UTC times, so a tz-aware and a naive column can be subtracted."""
-    s = pd.to_datetime(s)
-    if isinstance(s.dtype, pd.DatetimeTZDtype):
-        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-    return s
 
 
 def _fit_scores(

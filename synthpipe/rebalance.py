@@ -161,21 +161,29 @@ def sample_counts(
     return out.iloc[order].reset_index(drop=True)
 
 
-def augment_counts(spec: str, class_counts: dict[Any, int]) -> dict[Any, int]:
-    """Synthetic rows to add per class so real + synthetic meets the spec (augment mode).
+def augment_counts(
+    spec: str, class_counts: dict[Any, int], mode: str = "augment"
+) -> dict[Any, int]:
+    """Synthetic rows to add per class so real + synthetic meets the spec.
 
     Real rows are never removed, so the final total is the smallest that lets every class reach
-    its share with additions only. A count spec gives final counts, each at least the real count.
+    its share with additions only. In ``augment`` mode a count spec gives final counts, each at
+    least the real count. In ``synthetic`` mode the spec sized the synthetic output and the
+    augmented table is only built for the downstream comparison, so a count spec is read as the
+    class mix it asks for (``Y=30,N=60``: a third of Y): a spec valid for the synthetic output
+    is then valid here too.
 
     Returns:
         ``{class: synthetic rows to add}`` (zero for classes that need none).
 
     Raises:
-        ConfigError: As :func:`plan_counts`, or a count below the real rows of its class.
+        ConfigError: As :func:`plan_counts`, or (augment mode) a count below the real rows of
+            its class, or a zero share for a class that has real rows.
     """
     real_total = sum(class_counts.values())
     final = plan_counts(spec, class_counts, n_rows=None, default_rows=real_total)
-    if sum(final.values()) != real_total or _is_count_spec(spec):
+    is_counts = sum(final.values()) != real_total or _is_count_spec(spec)
+    if is_counts and mode == "augment":
         # A count spec: the counts are final sizes.
         short = {c: n for c, n in final.items() if n < class_counts[c]}
         if short:
@@ -185,16 +193,15 @@ def augment_counts(spec: str, class_counts: dict[Any, int]) -> dict[Any, int]:
                 hint="ask for at least the real count of each class",
             )
         return {c: final[c] - class_counts[c] for c in class_counts}
-    shares = {c: final[c] / real_total for c in class_counts}
-    # Smallest total T with shares[c] * T >= real count for every class with a share.
-    total = max(
-        (class_counts[c] / s for c, s in shares.items() if s > 0), default=float(real_total)
-    )
+    final_total = sum(final.values())
+    shares = {c: final[c] / final_total for c in class_counts}
     if any(s == 0 and class_counts[c] > 0 for c, s in shares.items()):
         raise ConfigError(
             "augment mode keeps every real row, so no class can get a zero share",
             hint="give every class a positive share, or use the synthetic mode",
         )
+    # Smallest total T with shares[c] * T >= real count for every class.
+    total = max(class_counts[c] / s for c, s in shares.items() if s > 0)
     wanted = _largest_remainder(shares, math.ceil(total - 1e-9))
     return {c: max(0, wanted[c] - class_counts[c]) for c in class_counts}
 

@@ -106,3 +106,17 @@ def test_augment_counts_refuse_to_remove_rows():
         augment_counts("Y=100,N=500", COUNTS)
     with pytest.raises(ConfigError, match="zero share"):
         augment_counts("Y=1,N=0", COUNTS)
+
+
+def test_synthetic_mode_reads_a_count_spec_as_its_class_mix():
+    """A count spec sizes the synthetic output; the augmented comparison table only takes its
+    mix, so counts below the real class sizes are fine (they were refused before)."""
+    from synthpipe.rebalance import augment_counts
+
+    added = augment_counts("Y=30,N=60", COUNTS, mode="synthetic")
+    final = {c: COUNTS[c] + added[c] for c in COUNTS}
+    assert added["N"] == 0
+    assert final["Y"] / sum(final.values()) == pytest.approx(1 / 3, abs=1e-3)
+    # The same spec in augment mode still asks to remove real rows.
+    with pytest.raises(ConfigError, match="cannot remove real rows"):
+        augment_counts("Y=30,N=60", COUNTS, mode="augment")

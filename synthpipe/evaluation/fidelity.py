@@ -48,6 +48,7 @@ from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
 from synthpipe.errors import InputError
+from synthpipe.jsonutil import to_jsonable as jsonable
 from synthpipe.metadata import ColumnKind, TableMetadata
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,11 @@ LABEL_KINDS = (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN)
 MISSING = "\x00<missing>"
 # 45 columns give 990 pairs; beyond that a seeded random subset bounds the cost.
 MAX_PAIRS = 1_000
+# The correlation matrices published in metrics.json (and drawn as the report's heat map) keep
+# at most this many numeric columns: a matrix grows with the square of the columns (1,000
+# numeric columns wrote 64 MB of metrics and a 368 MB report), and a heat map of more is
+# unreadable. Beyond it the columns whose real and synthetic correlations differ most are kept.
+MAX_MATRIX_COLUMNS = 40
 NUM_BINS = 10
 DETECTION_FOLDS = 5
 # Fewer rows per class than this: no detection score (the trees could not split).
@@ -69,33 +75,6 @@ _TREE_MAX_CATEGORIES = 250
 
 
 # --------------------------------------------------------------------------- shared helpers
-
-
-def jsonable(obj: Any) -> Any:
-    """Convert numpy scalars/arrays, tuples and NaN into plain JSON values (NaN -> None).
-
-    Args:
-        obj: Any nesting of dicts, lists, tuples, numpy values and Python scalars.
-
-    Returns:
-        The same structure made of dict, list, str, int, float, bool and None.
-    """
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [jsonable(v) for v in obj.tolist()]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        f = float(obj)
-        return None if math.isnan(f) or math.isinf(f) else f
-    if obj is pd.NA or obj is pd.NaT:
-        return None
-    return obj
 
 
 def evaluated_columns(
@@ -483,13 +462,25 @@ def _pair_trends(
         per_pair=per_pair,
         pairs_evaluated=len(pairs),
         pairs_total=len(all_pairs),
-        correlation={
-            "columns": numeric_cols,
-            "real": corr["train"],
-            "synthetic": corr["synthetic"],
-            "holdout": corr["holdout"],
-        },
+        correlation=_published_correlations(numeric_cols, corr),
     )
+
+
+def _published_correlations(columns: list[str], corr: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The correlation matrices as published: all columns, or the :data:`MAX_MATRIX_COLUMNS`
+    whose real and synthetic correlations differ most on average (kept in table order)."""
+    keep = np.arange(len(columns))
+    if len(columns) > MAX_MATRIX_COLUMNS:
+        gap = np.nan_to_num(np.abs(corr["train"] - corr["synthetic"]), nan=0.0)
+        worst = np.argsort(-gap.mean(axis=1), kind="stable")[:MAX_MATRIX_COLUMNS]
+        keep = np.sort(worst)
+    out: dict[str, Any] = {"columns": [columns[i] for i in keep]}
+    for name, key in (("real", "train"), ("synthetic", "synthetic"), ("holdout", "holdout")):
+        out[name] = corr[key][np.ix_(keep, keep)]
+    if len(keep) < len(columns):
+        out["columns_total"] = len(columns)
+        out["selection"] = "the columns whose real and synthetic correlations differ most"
+    return out
 
 
 # --------------------------------------------------------------------------- detection

@@ -196,3 +196,25 @@ def test_missing_column_is_an_input_error() -> None:
 def test_jsonable_turns_nan_and_numpy_into_plain_values() -> None:
     out = jsonable({"a": np.float32(0.5), "b": np.nan, "c": np.arange(2), "d": (np.int64(3),)})
     assert out == {"a": 0.5, "b": None, "c": [0, 1], "d": [3]}
+
+
+def test_wide_tables_publish_the_most_broken_correlations_only() -> None:
+    """A correlation matrix grows with the square of the columns: beyond MAX_MATRIX_COLUMNS
+    numeric columns the published one keeps the columns whose correlations were broken."""
+    from synthpipe.evaluation.fidelity import MAX_MATRIX_COLUMNS
+
+    rng = np.random.default_rng(0)
+    n, k = 120, MAX_MATRIX_COLUMNS + 20
+    base = rng.normal(size=n)
+    real = pd.DataFrame({f"v{j}": base + rng.normal(size=n) * 0.3 for j in range(k)})
+    synthetic = real.copy()
+    broken = [f"v{j}" for j in (3, 45, 59)]
+    for c in broken:  # independent of every other column in the synthetic rows only
+        synthetic[c] = rng.normal(size=n)
+    meta = _meta(**{c: ColumnKind.NUMERICAL for c in real.columns})
+    corr = fidelity_report(real, real, synthetic, meta, max_rows=n)["pair_trends"]["correlation"]
+    assert len(corr["columns"]) == MAX_MATRIX_COLUMNS
+    assert corr["columns_total"] == k
+    assert set(broken) <= set(corr["columns"])
+    assert corr["columns"] == sorted(corr["columns"], key=lambda c: int(c[1:]))
+    assert np.asarray(corr["real"]).shape == (MAX_MATRIX_COLUMNS, MAX_MATRIX_COLUMNS)

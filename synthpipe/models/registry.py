@@ -10,6 +10,7 @@ import inspect
 from typing import Any
 
 from synthpipe.errors import ModelError
+from synthpipe.models.argn import AutoregressiveSynthesizer
 from synthpipe.models.base import Synthesizer
 from synthpipe.models.ctgan import CTGANSynthesizer
 from synthpipe.models.flow import FlowMatching
@@ -21,6 +22,7 @@ _REGISTRY: dict[str, type[Synthesizer]] = {
     CTGANSynthesizer.name: CTGANSynthesizer,
     TabDDPM.name: TabDDPM,
     FlowMatching.name: FlowMatching,
+    AutoregressiveSynthesizer.name: AutoregressiveSynthesizer,
 }
 
 

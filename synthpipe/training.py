@@ -60,6 +60,14 @@ class TrainConfig:
             Rare classes get more gradient steps; each class's conditional distribution is
             still learned from its own rows only (the class frequencies used for sampling are
             counted from the data, not from the batches).
+        monitor_every: With a ``monitor`` passed to :func:`train`: epochs between two fidelity
+            checks (0: no checks). The checks then choose the weights kept and when to stop,
+            in place of the validation loss.
+        monitor_patience: Checks without an improvement of at least ``monitor_min_delta``
+            before stopping.
+        monitor_min_delta: Smallest decrease of the monitor's score that counts.
+        time_budget: Wall-time cap of the loop in seconds (None: none); the loop stops after
+            the epoch that crosses it, keeping the best weights so far.
     """
 
     epochs: int
@@ -77,6 +85,10 @@ class TrainConfig:
     resume: bool = False
     min_delta: float = 0.0
     class_balance: float = 0.0
+    monitor_every: int = 0
+    monitor_patience: int = 4
+    monitor_min_delta: float = 0.005
+    time_budget: float | None = None
 
     def validate(self) -> None:
         """Raise ModelError naming the first invalid setting."""
@@ -90,6 +102,12 @@ class TrainConfig:
             raise ModelError(f"ema_decay must be in (0, 1) or None, got {self.ema_decay}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ModelError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.monitor_every < 0 or self.monitor_patience < 1:
+            raise ModelError(
+                f"monitor_every must be >= 0 and monitor_patience >= 1, got "
+                f"{self.monitor_every} and {self.monitor_patience}")
+        if self.time_budget is not None and not self.time_budget > 0:
+            raise ModelError(f"time_budget must be > 0 seconds or None, got {self.time_budget}")
         if not 0.0 <= self.class_balance <= 1.0:
             raise ModelError(f"class_balance must be in [0, 1], got {self.class_balance}",
                              hint="0: plain shuffling, 0.5: square-root balance, 1: equal")
@@ -109,7 +127,11 @@ class TrainResult:
         best_epoch: Epoch whose weights the model holds at the end (1-based).
         epochs_run: Epochs actually run (fewer than configured after early stopping).
         seconds: Wall time of the loop.
-        stopped_early: Whether patience ran out.
+        stopped_early: Whether patience (validation loss or fidelity checks) ran out.
+        stop_reason: ``"epochs"`` (the budget ran out), ``"validation loss"`` (its patience),
+            ``"fidelity"`` (the monitor's patience) or ``"time budget"``.
+        checks: Per fidelity check ``{"epoch", "step", "seconds", "score", ...}``: the learning
+            curve of the monitor (empty without one).
     """
 
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -117,6 +139,8 @@ class TrainResult:
     epochs_run: int = 0
     seconds: float = 0.0
     stopped_early: bool = False
+    stop_reason: str = "epochs"
+    checks: list[dict[str, Any]] = field(default_factory=list)
 
 
 def resolve_device(device: str | torch.device | Any = "auto") -> torch.device:
@@ -249,9 +273,64 @@ def _save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def _copy_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _over_budget(cfg: TrainConfig, started: float) -> bool:
+    return cfg.time_budget is not None and time.perf_counter() - started >= cfg.time_budget
+
+
+def _check(model: nn.Module, monitor: MonitorFn, ema: _EMA | None) -> dict[str, Any]:
+    """One fidelity check of the weights that would be kept; the live weights come back."""
+    live = _copy_state(model) if ema is not None else None
+    if ema is not None:
+        model.load_state_dict(ema.shadow)
+    try:
+        with torch.no_grad():
+            out = dict(monitor(model))
+        out["state"] = _copy_state(model)
+    finally:
+        if live is not None:
+            model.load_state_dict(live)
+    return out
+
+
+def _stop_reason(cfg: TrainConfig, checking: bool, n_val: int, bad_epochs: int,
+                 bad_checks: int, started: float) -> str | None:
+    """Why the loop stops after this epoch, or None to go on."""
+    if checking and bad_checks >= cfg.monitor_patience:
+        return "fidelity"
+    if not checking and n_val and cfg.patience is not None and bad_epochs >= cfg.patience:
+        return "validation loss"
+    if _over_budget(cfg, started):
+        return "time budget"
+    return None
+
+
+def validation_split(n: int, val_fraction: float,
+                     generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row indices ``(validation, training)`` as :func:`train` draws them from ``generator``.
+
+    A caller that needs the same validation rows (a fidelity monitor compares samples with
+    them) calls this on a copy of the generator it passes to :func:`train`.
+    """
+    n_val = int(round(n * val_fraction)) if val_fraction > 0 else 0
+    if n_val < 1 or n - n_val < 1:
+        n_val = 0
+    perm = torch.randperm(n, generator=generator)
+    return perm[:n_val], perm[n_val:]
+
+
+#: ``monitor(model) -> dict`` with a ``"score"`` (lower is better), called with the weights
+#: that would be kept (the EMA weights when EMA is on).
+MonitorFn = Callable[[nn.Module], dict[str, Any]]
+
+
 def train(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, cond: torch.Tensor | None,
           cfg: TrainConfig, device: torch.device, progress: ProgressFn | None = None,
-          generator: torch.Generator | None = None) -> TrainResult:
+          generator: torch.Generator | None = None,
+          monitor: MonitorFn | None = None) -> TrainResult:
     """Train ``model`` by minimising ``loss_fn`` over random index batches of ``x``.
 
     Args:
@@ -266,6 +345,9 @@ def train(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, cond: torch.Tensor
         progress: Called after every epoch as
             ``progress("fit", epoch, cfg.epochs, {"loss", "val_loss", "lr"})``.
         generator: Seeds the split and the batch order (CPU generator).
+        monitor: Fidelity check called every ``cfg.monitor_every`` epochs (see
+            :class:`TrainConfig`); its scores, not the validation loss, then pick the weights
+            kept and decide when to stop. It must not use ``generator``.
 
     Returns:
         The run's :class:`TrainResult`.
@@ -283,13 +365,11 @@ def train(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, cond: torch.Tensor
     gen = generator if generator is not None else torch.Generator().manual_seed(0)
 
     # Validation split drawn on the CPU once (cheap), then everything lives on the device.
-    n_val = int(round(n * cfg.val_fraction)) if cfg.val_fraction > 0 else 0
-    if n_val < 1 or n - n_val < 1:
-        n_val = 0
-    perm = torch.randperm(n, generator=gen)
+    val_idx, train_idx = validation_split(n, cfg.val_fraction, gen)
+    n_val = int(val_idx.shape[0])
     x = x.to(device=device, dtype=torch.float32)
     cond = cond.to(device=device, dtype=torch.long) if cond is not None else None
-    val_idx, train_idx = perm[:n_val].to(device), perm[n_val:].to(device)
+    val_idx, train_idx = val_idx.to(device), train_idx.to(device)
     x_train, x_val = x[train_idx], x[val_idx]
     c_train = cond[train_idx] if cond is not None else None
     c_val = cond[val_idx] if cond is not None else None
@@ -317,6 +397,8 @@ def train(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, cond: torch.Tensor
     best_val = math.inf
     best_state: dict[str, torch.Tensor] | None = None
     bad_epochs = 0
+    checking = monitor is not None and cfg.monitor_every > 0
+    best_check, bad_checks = math.inf, 0
     start_epoch = 0
     step = 0
     ckpt = Path(cfg.checkpoint_path) if cfg.checkpoint_path is not None else None
@@ -383,14 +465,28 @@ def train(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, cond: torch.Tensor
             val_loss = _evaluate(model, loss_fn, x_val, c_val, max(batch_size, 1024), autocast)
             if val_loss < best_val - cfg.min_delta:
                 best_val, bad_epochs = val_loss, 0
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                result.best_epoch = epoch + 1
+                if not checking:
+                    best_state = _copy_state(model)
+                    result.best_epoch = epoch + 1
             else:
                 bad_epochs += 1
             if live is not None:
                 model.load_state_dict(live)
-        else:
+        elif not checking:
             result.best_epoch = epoch + 1
+        last = epoch + 1 == cfg.epochs or _over_budget(cfg, started)
+        if checking and ((epoch + 1) % cfg.monitor_every == 0 or last):
+            check = _check(model, monitor, ema)
+            check.update(epoch=epoch + 1, step=step,
+                         seconds=round(time.perf_counter() - started, 2))
+            result.checks.append(check)
+            if check["score"] < best_check - cfg.monitor_min_delta:
+                best_check, bad_checks = check["score"], 0
+                best_state, result.best_epoch = check.pop("state"), epoch + 1
+            else:
+                check.pop("state")
+                bad_checks += 1
+            model.train()
         lr_now = opt.param_groups[0]["lr"]
         result.history.append(
             {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "lr": lr_now}
@@ -413,9 +509,12 @@ def train(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, cond: torch.Tensor
                 "bad_epochs": bad_epochs,
                 "generator": dgen.get_state(),
             })
-        if n_val and cfg.patience is not None and bad_epochs >= cfg.patience:
-            result.stopped_early = True
-            logger.info("early stop after epoch %d (best %d)", epoch + 1, result.best_epoch)
+        reason = _stop_reason(cfg, checking, n_val, bad_epochs, bad_checks, started)
+        if reason is not None:
+            result.stopped_early = reason != "time budget"
+            result.stop_reason = reason
+            logger.info("stopped after epoch %d (%s; best %d)", epoch + 1, reason,
+                        result.best_epoch)
             break
 
     if best_state is not None:

@@ -44,6 +44,7 @@ from synthpipe.training import (
     resolve_device,
     seed_everything,
     train,
+    validation_split,
 )
 from synthpipe.transform import TableTransformer
 
@@ -56,6 +57,13 @@ _FORMAT_VERSION = 1
 # Targets with more distinct values than this are not class labels.
 _MAX_CLASSES = 1000
 _BASE_PARAMS = ("epochs", "batch_size", "device", "seed")
+#: With the default budget (``epochs=None``), training runs to convergence: at most this many
+#: times the model's default epochs, stopped earlier by the fidelity checks or a time budget.
+CONVERGE_FACTOR = 5
+#: Optimizer steps between two fidelity checks (rounded to whole epochs).
+CHECK_STEPS = 250
+#: Rows sampled for one fidelity check, at most.
+CHECK_ROWS = 2_000
 
 
 def _native(v: Any) -> Any:
@@ -128,14 +136,23 @@ class Synthesizer:
     # ------------------------------------------------------------------ fit
 
     def fit(self, data: pd.DataFrame, metadata: TableMetadata, target: str | None = None,
-            progress: ProgressFn | None = None) -> Synthesizer:
+            progress: ProgressFn | None = None,
+            time_budget: float | None = None) -> Synthesizer:
         """Learn the table.
+
+        With ``epochs=None`` (the default budget) training runs to convergence: every
+        :data:`CHECK_STEPS` steps a sample is scored against the real validation rows by
+        :class:`~synthpipe.evaluation.probe.FidelityProbe`; the best-scoring weights are kept
+        and training stops when the score has not improved for a few checks, after
+        :data:`CONVERGE_FACTOR` times :meth:`default_epochs`, or at ``time_budget``. A fixed
+        ``epochs`` trains exactly that long (the time budget still caps it).
 
         Args:
             data: Training rows.
             metadata: Column kinds; only modelled columns (not ids, not text) are learnt.
             target: Class label column to condition on (rebalancing), or None.
             progress: Called as ``progress("fit", epoch, epochs, {"loss": ...})``.
+            time_budget: Wall-time cap of training in seconds (None: none).
 
         Returns:
             self.
@@ -159,16 +176,21 @@ class Synthesizer:
         x = self.transformer_.transform(features)
         self.n_features_ = int(x.shape[1])
         n_rows = len(features)
-        self.epochs_ = int(self.epochs or self.default_epochs(n_rows))
+        self.converge_ = self.epochs is None
+        default = self.default_epochs(n_rows)
+        self.epochs_ = int(self.epochs or default * (CONVERGE_FACTOR if self.converge_ else 1))
         self.batch_size_ = int(self.batch_size or self.default_batch_size(n_rows))
         self.loss_history_: list[dict[str, Any]] = []
         self._progress = progress
+        self._time_budget = time_budget
+        self._fit_frame = (features, metadata, cond)
         try:
             self._build(self.n_features_)
             self._fit(x, cond)
         finally:
             self._progress = None
             self._generator = None
+            self._fit_frame = None
         for module in self._modules().values():
             module.eval()
         self.fit_seconds_ = time.perf_counter() - started
@@ -239,7 +261,62 @@ class Synthesizer:
 
     def _train_config(self, **overrides: Any) -> TrainConfig:
         """A TrainConfig from the resolved budget; model hooks override fields."""
-        return TrainConfig(epochs=self.epochs_, batch_size=self.batch_size_, **overrides)
+        if getattr(self, "converge_", False):
+            # A schedule that decays towards the cap would leave a model stopped early at a
+            # high rate; a constant rate with the weight EMA keeps every check comparable.
+            overrides.setdefault("lr_schedule", "constant")
+        return TrainConfig(epochs=self.epochs_, batch_size=self.batch_size_,
+                           time_budget=getattr(self, "_time_budget", None), **overrides)
+
+    def _monitor(self, cfg: TrainConfig, n: int,
+                 generator: torch.Generator) -> Callable[[torch.nn.Module], dict] | None:
+        """The fidelity check of a converging fit, or None (a fixed budget, no rows to check).
+
+        It compares a sample with up to :data:`CHECK_ROWS` real rows: the rows the loop holds
+        out for validation (drawn from a copy of the loop's generator, so they are the same
+        rows) and, when those are fewer, training rows besides. A detector trained on a few
+        hundred rows misses what a few thousand show (a broken month relation scored AUC 0.56
+        on 600 validation rows and 0.89 on 6,000 held-out rows); copying training rows would
+        score well here, but it is what the privacy gates measure after training. Sets
+        ``cfg.monitor_every``.
+        """
+        from synthpipe.evaluation.probe import FidelityProbe
+
+        rows = getattr(self, "_fit_frame", None)
+        if not getattr(self, "converge_", False) or rows is None:
+            return None
+        features, metadata, cond = rows
+        twin = torch.Generator().manual_seed(0)
+        twin.set_state(generator.get_state())
+        val_idx, train_idx = validation_split(n, cfg.val_fraction, twin)
+        if len(val_idx) < 25 or len(features) != n:
+            return None
+        extra = max(0, CHECK_ROWS - len(val_idx))
+        pick = torch.cat([val_idx, train_idx[torch.randperm(len(train_idx), generator=twin)
+                                             [:extra]]])
+        labels = cond[pick] if cond is not None else None
+        real = self._finish_frame(features.iloc[pick.numpy()].reset_index(drop=True), labels)
+        probe = FidelityProbe(real, metadata.subset(list(real.columns)), target=self.target_,
+                              seed=self.seed)
+        steps_per_epoch = max(1, math.ceil(len(train_idx) / max(1, min(cfg.batch_size,
+                                                                        len(train_idx)))))
+        cfg.monitor_every = max(1, round(CHECK_STEPS / steps_per_epoch))
+        m = CHECK_ROWS
+
+        def monitor(_: torch.nn.Module) -> dict:
+            check_labels = None
+            if self.target_ is not None:
+                prior = torch.tensor(self.class_prior_, dtype=torch.float64)
+                check_labels = torch.multinomial(
+                    prior, m, replacement=True,
+                    generator=torch.Generator().manual_seed(self.seed + 17))
+            gen = torch.Generator(device=self.device_).manual_seed(self.seed + 17)
+            x = self.generate_encoded(m, check_labels, gen)
+            frame = self.constraints_.inverse_transform(self.transformer_.inverse_transform(x),
+                                                        self.dtypes_)
+            return probe(self._finish_frame(frame, check_labels)).to_dict()
+
+        return monitor
 
     def _train(self, model: torch.nn.Module, loss_fn: Callable[..., torch.Tensor],
                x: torch.Tensor, cond: torch.Tensor | None,
@@ -257,13 +334,25 @@ class Synthesizer:
         """
         cfg = config if config is not None else self._train_config(**overrides)
         generator = getattr(self, "_generator", None) or torch.Generator().manual_seed(self.seed)
+        monitor = self._monitor(cfg, int(x.shape[0]), generator)
         result = train(model, loss_fn, x, cond, cfg, self.device_,
-                       progress=getattr(self, "_progress", None), generator=generator)
+                       progress=getattr(self, "_progress", None), generator=generator,
+                       monitor=monitor)
         self.loss_history_ = [
             {"epoch": h["epoch"], "train_loss": h["train_loss"], "val_loss": h["val_loss"]}
             for h in result.history
         ]
         self.train_result_ = result
+        self.training_ = {
+            "budget": "converge" if monitor is not None else "fixed",
+            "max_epochs": cfg.epochs,
+            "epochs_run": result.epochs_run,
+            "best_epoch": result.best_epoch,
+            "stop_reason": result.stop_reason,
+            "seconds": round(result.seconds, 2),
+            "time_budget": cfg.time_budget,
+            "checks": [{k: v for k, v in c.items()} for c in result.checks],
+        }
         return result
 
     # ------------------------------------------------------------------ sample
@@ -436,6 +525,7 @@ class Synthesizer:
             "epochs": self.epochs_,
             "batch_size": self.batch_size_,
             "loss_history": self.loss_history_,
+            "training": getattr(self, "training_", None),
             "extra": self._extra_state(),
         }
 
@@ -539,6 +629,7 @@ class Synthesizer:
         self.epochs_ = int(config["epochs"])
         self.batch_size_ = int(config["batch_size"])
         self.loss_history_ = list(config["loss_history"])
+        self.training_ = config.get("training")
         self.device_ = resolve_device(self.device)
         self._load_extra_state(config.get("extra") or {})
         self._build(self.n_features_)

@@ -206,7 +206,8 @@ class TabDDPM(Synthesizer):
     # ------------------------------------------------------------------ fit
 
     def fit(self, data: pd.DataFrame, metadata: TableMetadata, target: str | None = None,
-            progress: ProgressFn | None = None) -> TabDDPM:
+            progress: ProgressFn | None = None,
+            time_budget: float | None = None) -> TabDDPM:
         """Learn the table (see :meth:`Synthesizer.fit`).
 
         The row count is recorded first because the automatic denoiser width depends on it
@@ -214,7 +215,7 @@ class TabDDPM(Synthesizer):
         """
         self._fit_rows = len(data) if isinstance(data, pd.DataFrame) else 0
         self.hidden_: tuple[int, ...] | None = None
-        super().fit(data, metadata, target=target, progress=progress)
+        super().fit(data, metadata, target=target, progress=progress, time_budget=time_budget)
         return self
 
     def _check_params(self) -> None:

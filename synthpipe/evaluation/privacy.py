@@ -39,8 +39,9 @@ the holdout sample is leakage, and every score has that baseline:
   The gate reads the larger of the two AUCs.
 - ``pii_leakage``: for each direct-identifier column of the input (``pii_values``, the real
   values before protection), the cells of any column of the output equal to one of its values,
-  compared as stripped lower-case strings; values shorter than 4 characters are ignored
-  (initials, "n/a"). Examples are masked (first two characters + ``***``).
+  compared by :func:`synthpipe.pii.text.comparison_key` (the comparison the fake values use to
+  avoid real ones: case, blanks and a ``.0`` do not matter); values shorter than 4 characters
+  are ignored (initials, "n/a"). Examples are masked (first two characters + ``***``).
 
 Nearest neighbours are computed block by block (a block of query rows against the whole
 reference, as a matrix product in torch, float32), so memory stays at about
@@ -73,6 +74,7 @@ from synthpipe.evaluation.fidelity import (
     subsample,
 )
 from synthpipe.metadata import TableMetadata
+from synthpipe.pii.text import comparison_key
 
 logger = logging.getLogger(__name__)
 
@@ -483,7 +485,7 @@ def _density_attack(
 
 
 def pii_leakage(published: pd.DataFrame, pii_values: dict[str, pd.Series]) -> dict[str, Any]:
-    """Cells of ``published`` equal to a real direct-identifier value (normalised strings).
+    """Cells of ``published`` equal to a real direct-identifier value (comparison keys).
 
     Every column is searched for every identifier, except that the real values of a date
     identifier (a date of birth) are not looked for in the *other* date columns: a published
@@ -495,25 +497,18 @@ def pii_leakage(published: pd.DataFrame, pii_values: dict[str, pd.Series]) -> di
                     if pd.api.types.is_datetime64_any_dtype(published[c])}
     date_pii = {str(c) for c, v in pii_values.items()
                 if pd.api.types.is_datetime64_any_dtype(pd.Series(v))}
-    cells = {}
-    for c in published.columns:
-        s = published[c]
-        if pd.api.types.is_float_dtype(s) or pd.api.types.is_integer_dtype(s):
-            text = label_strings(s)
-        else:
-            text = s.astype("string")
-        cells[c] = text.str.strip().str.lower()
+    cells = {c: comparison_key(published[c]) for c in published.columns}
     per_column: dict[str, Any] = {}
     total = 0
     for pii_col, values in pii_values.items():
-        real = pd.Series(values).dropna().astype("string").str.strip().str.lower()
+        real = comparison_key(pd.Series(values)).dropna()
         real = pd.Index(real[real.str.len() >= MIN_PII_LENGTH].unique())
         found_in: dict[str, int] = {}
         leaked: list[str] = []
         for c, text in cells.items():
             if str(pii_col) in date_pii and str(c) != str(pii_col) and str(c) in date_columns:
                 continue
-            hit = text.isin(real).to_numpy(dtype=bool, na_value=False)
+            hit = text.isin(real).to_numpy(dtype=bool)
             if hit.any():
                 found_in[str(c)] = int(hit.sum())
                 for v in text[hit].unique()[:5]:  # at most five values, for the examples
@@ -605,7 +600,46 @@ def privacy_report(
         _identical_match, train_s, hold_s, syn_s, train, columns, metadata,
     )
     seconds["identical_match_share"] = time.perf_counter() - t0
+    dcr, attacks, width = _distance_metrics(
+        train_s, hold_s, syn_s, columns, metadata, seconds,
+        seed=seed, density_model=density_model, block_rows=block_rows,
+    )
+    t0 = time.perf_counter()
+    pii = _pii_scan(synthetic if pii_scan is None else pii_scan, pii_values)
+    seconds["pii_leakage"] = time.perf_counter() - t0
 
+    return jsonable(
+        {
+            "identical_match_share": identical,
+            "dcr": dcr,
+            "membership_inference": _mia_summary(attacks),
+            "pii_leakage": pii,
+            "rows": {"train_sample": n, "holdout_sample": n, "synthetic": len(syn_s)},
+            "columns": columns,
+            "encoding_width": width,
+            "seconds": seconds,
+        }
+    )
+
+
+def _distance_metrics(
+    train_s: pd.DataFrame,
+    hold_s: pd.DataFrame,
+    syn_s: pd.DataFrame,
+    columns: list[str],
+    metadata: TableMetadata,
+    seconds: dict[str, float],
+    *,
+    seed: int,
+    density_model: DensityModel | None,
+    block_rows: int | None,
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]], int | None]:
+    """DCR and the two membership attacks over one mixed encoding of the three samples.
+
+    Returns:
+        The DCR entry, the attacks by name and the encoding width (None when the encoding
+        failed); ``seconds`` gets the time of each part.
+    """
     t0 = time.perf_counter()
 
     def _encode() -> dict[str, Any]:
@@ -629,8 +663,8 @@ def privacy_report(
         # same matrices, read by columns.
         distance_attack = {
             "auc": _auc(-nn["syn_tr"]["reverse_dist"], -nn["syn_ho"]["reverse_dist"]),
-            "members": n,
-            "non_members": n,
+            "members": len(train_s),
+            "non_members": len(hold_s),
         }
     seconds["dcr"] = time.perf_counter() - t0
 
@@ -646,8 +680,12 @@ def privacy_report(
         )
         density_attack.setdefault("auc", None)
     seconds["membership_inference"] = time.perf_counter() - t0
-
     attacks = {"distance": distance_attack, "density_ratio": density_attack}
+    return dcr, attacks, encoded.get("dim")
+
+
+def _mia_summary(attacks: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The gated membership-inference entry: the strongest attack's AUC."""
     aucs = [a.get("auc") for a in attacks.values()]
     computed = [a for a in aucs if a is not None]
     mia: dict[str, Any] = {
@@ -664,31 +702,19 @@ def privacy_report(
         mia["error"] = "an attack could not be computed: " + ", ".join(
             f"{k}: {a.get('error', 'no AUC')}" for k, a in attacks.items() if a.get("auc") is None
         )
+    return mia
 
-    t0 = time.perf_counter()
+
+def _pii_scan(scanned: pd.DataFrame, pii_values: dict[str, pd.Series] | None) -> dict[str, Any]:
+    """The ``pii_leakage`` entry; None values mean the scan was not asked for."""
     if pii_values is None:
-        pii: dict[str, Any] = {
+        return {
             "name": "pii_leakage",
             "status": "not_requested",
             "total": None,
             "message": "no direct-identifier values were given (pii_values=None)",
         }
-    else:
-        scanned = synthetic if pii_scan is None else pii_scan
-        pii = _guarded("pii_leakage", pii_leakage, scanned, pii_values)
-        if "error" in pii:
-            pii["total"] = None
-    seconds["pii_leakage"] = time.perf_counter() - t0
-
-    return jsonable(
-        {
-            "identical_match_share": identical,
-            "dcr": dcr,
-            "membership_inference": mia,
-            "pii_leakage": pii,
-            "rows": {"train_sample": n, "holdout_sample": n, "synthetic": len(syn_s)},
-            "columns": columns,
-            "encoding_width": encoded.get("dim"),
-            "seconds": seconds,
-        }
-    )
+    pii = _guarded("pii_leakage", pii_leakage, scanned, pii_values)
+    if "error" in pii:
+        pii["total"] = None
+    return pii

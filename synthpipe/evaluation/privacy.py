@@ -38,10 +38,10 @@ the holdout sample is leakage, and every score has that baseline:
 
   The gate reads the larger of the two AUCs.
 - ``pii_leakage``: for each direct-identifier column of the input (``pii_values``, the real
-  values before protection), the cells of any column of the output equal to one of its values,
-  compared by :func:`synthpipe.pii.text.comparison_key` (the comparison the fake values use to
-  avoid real ones: case, blanks and a ``.0`` do not matter); values shorter than 4 characters
-  are ignored (initials, "n/a"). Examples are masked (first two characters + ``***``).
+  values before protection), the cells of any column of the output that are one of its values
+  or hold one inside their text, compared the way the fake values avoided them; numbers equal
+  by chance are told apart from copies (:mod:`synthpipe.evaluation.leakage`). Examples are
+  masked (first two characters + ``***``).
 
 Nearest neighbours are computed block by block (a block of query rows against the whole
 reference, as a matrix product in torch, float32), so memory stays at about
@@ -73,10 +73,12 @@ from synthpipe.evaluation.fidelity import (
     numeric_values,
     subsample,
 )
+from synthpipe.evaluation.leakage import pii_leakage
 from synthpipe.metadata import TableMetadata
-from synthpipe.pii.text import comparison_key
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["MixedEncoder", "nearest_neighbours", "pii_leakage", "privacy_report", "row_hashes"]
 
 # Labels with their own axis in the distance space, per column (the rest share one axis).
 MAX_ONE_HOT = 64
@@ -91,7 +93,6 @@ DENSITY_COMPONENTS = 16
 REF_BANDWIDTH_FACTOR = 1.0
 SYNTH_BANDWIDTH_FACTOR = 0.1
 HISTOGRAM_BINS = 30
-MIN_PII_LENGTH = 4
 _SIGNIFICANT_DIGITS = 9
 
 
@@ -481,57 +482,6 @@ def _density_attack(
         "non_members": int(len(non_idx)),
         "split": "holdout sample halved: first half fits p_ref, second half are the non-members;"
         " as many members drawn from the training sample",
-    }
-
-
-def pii_leakage(published: pd.DataFrame, pii_values: dict[str, pd.Series]) -> dict[str, Any]:
-    """Cells of ``published`` equal to a real direct-identifier value (comparison keys).
-
-    Every column is searched for every identifier, except that the real values of a date
-    identifier (a date of birth) are not looked for in the *other* date columns: a published
-    policy start that falls on some customer's birthday discloses nothing (nothing ties the
-    day to that person), and over a range of days such coincidences are certain. They are
-    still looked for in their own column and in every non-date column.
-    """
-    date_columns = {str(c) for c in published.columns
-                    if pd.api.types.is_datetime64_any_dtype(published[c])}
-    date_pii = {str(c) for c, v in pii_values.items()
-                if pd.api.types.is_datetime64_any_dtype(pd.Series(v))}
-    cells = {c: comparison_key(published[c]) for c in published.columns}
-    per_column: dict[str, Any] = {}
-    total = 0
-    for pii_col, values in pii_values.items():
-        real = comparison_key(pd.Series(values)).dropna()
-        real = pd.Index(real[real.str.len() >= MIN_PII_LENGTH].unique())
-        found_in: dict[str, int] = {}
-        leaked: list[str] = []
-        for c, text in cells.items():
-            if str(pii_col) in date_pii and str(c) != str(pii_col) and str(c) in date_columns:
-                continue
-            hit = text.isin(real).to_numpy(dtype=bool)
-            if hit.any():
-                found_in[str(c)] = int(hit.sum())
-                for v in text[hit].unique()[:5]:  # at most five values, for the examples
-                    if v not in leaked:
-                        leaked.append(v)
-        examples = [f"{v[:2]}***" for v in leaked[:5]]
-        count = sum(found_in.values())
-        total += count
-        per_column[str(pii_col)] = {
-            "count": count,
-            "values_checked": int(len(real)),
-            "found_in": found_in,
-            "examples": examples[:5],
-        }
-    return {
-        "name": "pii_leakage",
-        "status": "ok",
-        "goal": "minimize",
-        "total": total,
-        "per_column": per_column,
-        "columns_scanned": [str(c) for c in published.columns],
-        "date_identifiers_not_searched_in": sorted(date_columns - date_pii) if date_pii else [],
-        "min_length": MIN_PII_LENGTH,
     }
 
 

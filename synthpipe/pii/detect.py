@@ -7,7 +7,10 @@ Two kinds of evidence are combined for every column:
   ``vehicle_make_name``);
 - the **values**: a random sample of the non-missing values is matched against patterns (email,
   phone, SSN, credit card with the Luhn check, IPv4/IPv6, ZIP/postcode, street address, person
-  name, date, identifier code).
+  name, date, identifier code); when no value rule holds for whole values, the identifiers
+  *inside* them are looked for (:mod:`synthpipe.pii.embedded`): an SSN behind a prefix
+  (``SSN:526-29-1789``), a number inside a code (``ID-526291789-X``), emails in some cells of a
+  contact column, phones or names in notes.
 
 A finding is ``direct`` (it identifies a person on its own and never reaches a model) or ``quasi``
 (age, gender, state... identifying only in combination; modelled, and watched by the privacy
@@ -31,8 +34,9 @@ import pandas as pd
 
 from synthpipe.metadata import ColumnKind, TableMetadata, detect_metadata
 from synthpipe.pii.column import Column, column_sample, pct
+from synthpipe.pii.embedded import find_identifiers
 from synthpipe.pii.names import NAME_RULES, QUASI_NAME_RULES, name_hit
-from synthpipe.pii.patterns import EMAIL, GENDER_VALUES, IPV4, PHONE_US, US_STATES
+from synthpipe.pii.patterns import GENDER_VALUES, US_STATES
 from synthpipe.pii.rules import DIRECT_RULES, name_evidence
 
 log = logging.getLogger(__name__)
@@ -42,6 +46,7 @@ DIRECT_TYPES = (
     "phone",
     "ssn",
     "credit_card",
+    "iban",
     "ip_address",
     "person_name",
     "street_address",
@@ -102,39 +107,51 @@ class PIIFinding:
 
 
 
-_CONTAINED = {
-    "email": EMAIL,
-    "phone": rf"(?<!\d)(?:{PHONE_US})(?!\d)",
-    "ssn": r"(?<!\d)(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!\d)",
-    "credit_card": r"(?<!\d)\d{4}[ \-]\d{4}[ \-]\d{4}[ \-]\d{4}(?!\d)",
-    "ip_address": rf"(?<![\d.]){IPV4}(?![\d.])",
-}
+# Identifiers inside text: a few stray ones in thousands of notes still leak, so 2% of values
+# (and 3 values at least) is the line between "contains PII" and a coincidence. Short cells
+# (codes, labels, a contact field) need 5%: there a pattern inside is weaker evidence.
+MIN_TEXT_SHARE = 0.02
+MIN_INSIDE_SHARE = 0.05
+MIN_INSIDE_VALUES = 3
+# Long digit runs shared by many rows are product or batch codes, not a person's number.
+MIN_NUMBER_DISTINCT = 0.2
+_INSIDE_TYPES = ("email", "iban", "credit_card", "ssn", "phone", "number", "person_name")
 
 
-def _rule_free_text(c: Column) -> PIIFinding | None:
-    """Free text that carries contact details or numbers of a person."""
+def _rule_inside(c: Column) -> PIIFinding | None:
+    """Identifiers inside the values: free text, codes (``SSN:...``), or only some cells.
+
+    Free text (three words or more on average, or a text column) is ``free_text``; shorter
+    values take the type of the identifier most of them hold (``number`` is ``identifier``).
+    """
     if not c.is_string or not len(c.values):
         return None
     words = float(np.dot(c.values.str.split().str.len().to_numpy(dtype=float), c.weights))
-    if c.kind != ColumnKind.TEXT and words < 3:
+    text_like = c.kind == ColumnKind.TEXT or words >= 3
+    types = (*_INSIDE_TYPES, "ip_address") if text_like else _INSIDE_TYPES
+    found = find_identifiers(c.values)
+    found = found[found["type"].isin(types)]
+    shares: dict[str, float] = {}
+    for t, group in found.groupby("type", sort=False):
+        rows = group["row"].unique()
+        share = c.frac(np.isin(np.arange(len(c.values)), rows))
+        distinct = group["text"].nunique()
+        many = distinct >= MIN_INSIDE_VALUES and share * c.n_sampled >= 2.5
+        varied = t != "number" or distinct >= MIN_NUMBER_DISTINCT * share * c.n_sampled
+        if many and varied:
+            shares[str(t)] = share
+    share = c.frac(np.isin(np.arange(len(c.values)), found["row"][found["type"].isin(shares)]))
+    if not shares or share < (MIN_TEXT_SHARE if text_like else MIN_INSIDE_SHARE):
         return None
-    found = {t: c.values.str.contains(p) for t, p in _CONTAINED.items()}
-    any_hit = np.logical_or.reduce([m.to_numpy() for m in found.values()])
-    share = c.frac(any_hit)
-    # A few stray matches in thousands of notes still leak; 2% of values (and 3 values at
-    # least) is the line between "contains PII" and a coincidence.
-    if share < 0.02 or share * c.n_sampled < 2.5:
-        return None
-    parts = ", ".join(f"{t} {pct(c.frac(m))}" for t, m in found.items() if m.any())
-    return PIIFinding(
-        column=c.name,
-        pii_type="free_text",
-        category="direct",
-        rule="pattern",
-        match_share=share,
-        evidence=f"free text; {pct(share)} of {c.n_sampled} sampled values contain "
-        f"personal data ({parts})",
-    )
+    parts = ", ".join(f"{t} {pct(v)}" for t, v in sorted(shares.items(), key=lambda kv: -kv[1]))
+    if text_like:
+        return PIIFinding(c.name, "free_text", "direct", "pattern", share,
+                          f"free text; {pct(share)} of {c.n_sampled} sampled values contain "
+                          f"personal data ({parts})")
+    top = max(shares, key=lambda t: shares[t])
+    return PIIFinding(c.name, "identifier" if top == "number" else top, "direct", "pattern",
+                      share, f"{pct(share)} of {c.n_sampled} sampled values hold an identifier "
+                      f"inside a longer value or among other values ({parts})")
 
 
 # ----------------------------------------------------------------------------- quasi rules
@@ -230,9 +247,9 @@ def detect_column(
             best = (*key, finding)
     if best is not None:
         return best[2]
-    text = _rule_free_text(c)
-    if text is not None:
-        return text
+    inside = _rule_inside(c)
+    if inside is not None:
+        return inside
     return _quasi(c)
 
 

@@ -2,8 +2,9 @@
 
 :func:`fake_values` picks the generator for the column's PII type (person names, emails,
 streets, IPs, free text, dates, or the format-preserving shape engine for everything else),
-then redraws every value whose comparison key (:mod:`synthpipe.pii.text`) is a real one, or a
-repeat where the real values were unique.
+then redraws every value in which a real value reappears, by the test the leak scan applies
+(:class:`synthpipe.pii.matching.RealValues`: the same comparison key, or a real identifier
+inside the text), and every repeat where the real values were unique.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pandas as pd
 from synthpipe.errors import ModelError
 from synthpipe.pii.dates import banned_day_numbers, fake_date_values, is_date_pii
 from synthpipe.pii.generators import generator_for, place_values
+from synthpipe.pii.matching import RealValues
 from synthpipe.pii.text import canonical_text, comparison_key, key_set
 
 # Redraw rounds before the value space is deemed exhausted.
@@ -28,6 +30,8 @@ def fake_values(
     n: int,
     seed: int,
     forbidden: set | None = None,
+    *,
+    avoid: RealValues | None = None,
 ) -> pd.Series:
     """``n`` new values of the kind and format of ``like`` that equal none of its values.
 
@@ -37,9 +41,13 @@ def fake_values(
             get the format-preserving engine.
         n: How many values.
         seed: Seed; the same seed gives the same values.
-        forbidden: More values no output may equal, on top of the values of ``like``
+        forbidden: More values no output may equal or hold, on top of the values of ``like``
             (compared by :func:`synthpipe.pii.text.comparison_key`: case, surrounding blanks
-            and a ``.0`` do not matter).
+            and a ``.0`` do not matter; identifiers inside them are not allowed inside an
+            output either).
+        avoid: Used instead of ``RealValues.of(forbidden)`` for everything but dates, when the
+            caller has it already (indexing a large ``forbidden`` set is the slow part, and one
+            set often serves many columns); dates always avoid the days of ``forbidden``.
 
     Returns:
         A Series of length ``n`` (RangeIndex), named like ``like``, with ``like``'s dtype and
@@ -67,7 +75,10 @@ def fake_values(
 
     numeric = pd.api.types.is_numeric_dtype(dtype)
     real_text = canonical_text(real)
-    banned = key_set(real) | key_set(forbidden)
+    if avoid is None:
+        avoid = RealValues.of(forbidden)
+    avoid = RealValues.of(real) | avoid
+    banned = avoid.keys()
     unique = pii_type in _UNIQUE_TYPES and len(real) > 1 and bool(real_text.is_unique)
     if n_draw == 0:
         return place_values(pd.Series([], dtype=object), n, n_missing, rng, dtype, like.name)
@@ -75,8 +86,9 @@ def fake_values(
     gen = generator_for(pii_type, real_text, rng, banned, numeric)
     values = pd.Series(gen(n_draw, 0), dtype=object)
     keys = comparison_key(values)
+    real_in = avoid.found(values)
     for round_ in range(MAX_ROUNDS + 1):
-        bad = keys.isin(banned).to_numpy()
+        bad = real_in.copy()
         if unique:
             bad |= keys.duplicated().to_numpy()
         if not bad.any():
@@ -88,10 +100,11 @@ def fake_values(
                 f"after {MAX_ROUNDS} rounds: the format leaves too few possibilities",
                 hint="drop the column, or pseudonymize it instead of faking",
             )
-        # Only the redrawn values need their comparison key recomputed.
+        # Only the redrawn values need their comparison key and search recomputed.
         redrawn = pd.Series(gen(int(bad.sum()), round_ + 1), dtype=object)
         values[bad] = redrawn.to_numpy()
         keys[bad] = comparison_key(redrawn).to_numpy()
+        real_in[bad] = avoid.found(redrawn)
     if numeric:
         num = pd.to_numeric(values, errors="coerce")
         if num.isna().any():
@@ -116,12 +129,16 @@ def redraw_repeats(values: pd.Series, like: pd.Series, pii_type: str, seed: int,
         forbidden: More values no replacement may equal (the real direct identifiers).
     """
     out = values.reset_index(drop=True).copy()
+    real = RealValues.of(forbidden)
     for round_ in range(MAX_ROUNDS):
         dup = (out.duplicated(keep="first") & out.notna()).to_numpy()
         if not dup.any():
             return out
-        taken = set(canonical_text(out).dropna()) | (forbidden or set())
-        fresh = fake_values(like.dropna(), pii_type, int(dup.sum()), seed + round_, taken)
+        texts = set(canonical_text(out).dropna())
+        # The output's own values only need to differ as wholes (they are fakes already).
+        taken = RealValues.of_keys(key_set(texts)) | real
+        fresh = fake_values(like.dropna(), pii_type, int(dup.sum()), seed + round_,
+                            texts | (forbidden or set()), avoid=taken)
         if not pd.api.types.is_dtype_equal(out.dtype, fresh.dtype):
             out = out.astype(object)
         out[dup] = fresh.to_numpy()

@@ -15,7 +15,17 @@ import numpy as np
 import pandas as pd
 
 from synthpipe.errors import ModelError
-from synthpipe.pii.patterns import PHONE_US, POST_CA, POST_UK, POST_US, SSN, STREET_SUFFIXES
+from synthpipe.pii.embedded import find_identifiers, iban_check_digits
+from synthpipe.pii.patterns import (
+    EMAIL,
+    IBAN,
+    PHONE_US,
+    POST_CA,
+    POST_UK,
+    POST_US,
+    SSN,
+    STREET_SUFFIXES,
+)
 from synthpipe.pii.shapes import PROFILE_ROWS, WIDEN_DIGITS, WIDEN_LETTERS, ShapeProfile
 from synthpipe.pii.text import comparison_key
 
@@ -27,13 +37,19 @@ _DEFAULT_TEMPLATES = {
     "postcode": "99999",
     "credit_card": "9999999999999999",
     "identifier": "AAA-99999999",
+    "iban": "AA99 9999 9999 9999 9999 99",
 }
 _TYPE_CHECKS = {
     "phone": PHONE_US + r"|\+?[\d\s().\-]{7,20}",
     "ssn": SSN + r"|\d{9}",
     "postcode": f"{POST_US}|{POST_UK}|{POST_CA}|[A-Za-z0-9 \\-]{{3,10}}",
     "credit_card": r"[\d \-]{13,23}",
+    "iban": IBAN,
 }
+# What one whole value of these types looks like; a column whose values mostly do not is
+# faked cell by cell around the identifiers inside (see _gen_inside).
+_WHOLE = {**_TYPE_CHECKS, "email": EMAIL}
+_INSIDE_TYPES = ("email", "ssn", "phone", "credit_card", "iban")
 
 
 def _names_pool() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -247,6 +263,8 @@ def _gen_shape(real_text: pd.Series, rng: np.random.Generator, pii_type: str, nu
         )
         if pii_type == "credit_card":
             out = _luhn_fix(out)
+        if pii_type == "iban":
+            out = np.array([iban_check_digits(v) for v in out], dtype=object)
         if pii_type == "ssn":
             # Areas 000, 666 and 9xx are never issued.
             s = pd.Series(out, dtype=object)
@@ -272,6 +290,10 @@ def generator_for(
         banned: Comparison keys no value may have (a name column draws from the others).
         numeric: Whether the column is numeric (its fakes must parse as numbers).
     """
+    if pii_type in _INSIDE_TYPES and len(real_text):
+        inside = _identifiers_inside(real_text, pii_type)
+        if inside is not None:
+            return _gen_inside(real_text, inside, rng, numeric)
     if pii_type == "person_name":
         return _gen_names(real_text, rng, banned)
     if pii_type == "email":
@@ -283,6 +305,70 @@ def generator_for(
     if pii_type == "free_text":
         return _gen_text(real_text, rng)
     return _gen_shape(real_text, rng, pii_type, numeric)
+
+
+def _identifiers_inside(real_text: pd.Series, pii_type: str) -> pd.DataFrame | None:
+    """The first identifier inside each value, when most values are not one whole identifier
+    of ``pii_type`` (``SSN:526-29-1789``, or emails in some cells of a contact field)."""
+    if real_text.str.fullmatch(_WHOLE[pii_type]).mean() >= 0.5:
+        return None
+    found = find_identifiers(real_text, names=False)
+    return found.drop_duplicates("row") if len(found) else None
+
+
+def _gen_inside(real_text: pd.Series, inside: pd.DataFrame, rng: np.random.Generator,
+                numeric: bool):
+    """Values framed like the real ones around a fake identifier of the same type.
+
+    A share of the outputs equal to the real share of values holding an identifier gets one:
+    the text before and after it follows the shapes of the real frames (a prefix such as
+    ``SSN:`` that most values share is kept, rarer frames are redrawn by character class), the
+    identifier is a fake of its type. The other outputs follow the values without one.
+    """
+    text = real_text.reset_index(drop=True).to_numpy(dtype=object)
+    rows = inside["row"].to_numpy()
+    has = np.zeros(len(text), dtype=bool)
+    has[rows] = True
+    share = float(has.mean())
+    before = pd.Series([text[r][:a] for r, a in zip(rows, inside["start"], strict=True)])
+    after = pd.Series([text[r][b:] for r, b in zip(rows, inside["end"], strict=True)])
+    kinds = inside["type"].value_counts(normalize=True)
+    cores = {k: _core_generator(str(k), inside["text"][inside["type"] == k], rng)
+             for k in kinds.index}
+    frames = (ShapeProfile(before.head(PROFILE_ROWS)), ShapeProfile(after.head(PROFILE_ROWS)))
+    plain = pd.Series(text[~has], dtype=object)
+    rest = _gen_shape(plain, rng, "other", numeric) if len(plain) else None
+
+    def gen(m: int, widen: int) -> np.ndarray:
+        level = 0 if widen < WIDEN_DIGITS else (1 if widen < WIDEN_LETTERS else 2)
+        framed = rng.random(m) < share if rest is not None else np.ones(m, dtype=bool)
+        out = np.empty(m, dtype=object)
+        k = int(framed.sum())
+        if k:
+            kind = rng.choice(kinds.index.to_numpy(dtype=object), size=k, p=kinds.to_numpy())
+            core = np.empty(k, dtype=object)
+            for t in np.unique(kind):
+                core[kind == t] = cores[t](int((kind == t).sum()), widen)
+            pre, post = (f.sample(k, rng, widen=level) for f in frames)
+            out[framed] = pd.Series(pre) + pd.Series(core) + pd.Series(post)
+        if m - k:
+            # Whole character classes from the first draw: these cells are redrawn on their
+            # own, and copying the characters of a few real labels would mostly give them back
+            # (each redraw of a cell picks its kind anew, so slow kinds would shrink).
+            out[~framed] = rest(m - k, max(widen, WIDEN_LETTERS))
+        return out
+
+    return gen
+
+
+def _core_generator(kind: str, real: pd.Series, rng: np.random.Generator):
+    """The generator of the identifiers themselves, by the type found inside the values."""
+    real = real.reset_index(drop=True)
+    if kind == "email":
+        return _gen_emails(real, rng)
+    if kind == "ip_address":
+        return _gen_ips(real, rng)
+    return _gen_shape(real, rng, "identifier" if kind == "number" else kind, False)
 
 
 def place_values(

@@ -51,6 +51,7 @@ NAME_RULES: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
         ),
         None,
     ),
+    "iban": (_tok(r"iban|ibans|iban_?code|bank_?account(?:_?number|_?no)?"), None),
     "ip_address": (
         _tok(r"ip|ips|ip_?addr(?:ess)?|ipaddress|ipv4|ipv6|client_ip|remote_addr|host_ip"),
         None,

@@ -9,10 +9,12 @@ The order in a run:
 2. :func:`protect_table` applies the actions to the REAL table before anything is trained, so
    real direct identifiers never travel further than this step.
 3. :func:`fill_output_columns` completes the synthetic rows with the columns no model learned
-   (ids, free text, faked or pseudonymized identifiers): fresh, format-preserving values that
-   equal no real value.
+   (ids, free text, faked or pseudonymized identifiers): fresh, format-preserving values in
+   which no real value reappears (:mod:`synthpipe.pii.matching`, the leak scan's own test).
 
 The pieces live beside this module: :mod:`synthpipe.pii.keys` (HMAC pseudonyms),
+:mod:`synthpipe.pii.text` (what "the same value" means) and :mod:`synthpipe.pii.embedded`
+(identifiers inside values),
 :mod:`synthpipe.pii.fakes` (fake values, format preserving through :mod:`synthpipe.pii.shapes`
 and :mod:`synthpipe.pii.generators`) and :mod:`synthpipe.pii.dates` (fake dates).
 """
@@ -38,6 +40,7 @@ from synthpipe.pii.dates import (
 from synthpipe.pii.detect import PIIFinding
 from synthpipe.pii.fakes import fake_values
 from synthpipe.pii.keys import KEY_ENV, MIN_KEY_CHARS, pseudonymize
+from synthpipe.pii.matching import RealValues
 
 log = logging.getLogger(__name__)
 
@@ -189,8 +192,8 @@ def fill_output_columns(
     """Add the never-modelled columns to the synthetic rows, with fresh values.
 
     Ids, free text and faked or pseudonymized identifiers are not learned by any model; each
-    synthetic row gets a new format-preserving value that equals no value of ``real`` (nor of
-    ``forbidden``). Ids stay unique when the real column was unique.
+    synthetic row gets a new format-preserving value that neither equals nor holds a value of
+    ``real`` (nor of ``forbidden``). Ids stay unique when the real column was unique.
 
     Args:
         synthetic: The sampled rows (not modified).
@@ -199,8 +202,9 @@ def fill_output_columns(
         kinds: Column kind per column (``id``, ``text``...), for columns without a PII type.
         pii_types: PII type per column, from the findings.
         seed: Seed.
-        forbidden: Per column, more values no output may equal (the original real values
-            of columns that were faked or pseudonymized in the protected table).
+        forbidden: Per column, more values no output may equal or hold (the original real
+            values of columns that were faked or pseudonymized in the protected table). Pass
+            one set object for many columns: it is indexed once.
         age_links: Per date-of-birth column, the age and reference-date columns the real
             dates agreed with (:func:`synthpipe.pii.dates.find_age_links`): its fake dates
             then give each synthetic row's age on its reference date.
@@ -220,6 +224,7 @@ def fill_output_columns(
             hint="fill only columns of the input table",
         )
     forbidden = forbidden or {}
+    indexes: dict[int, RealValues] = {}  # one index per distinct forbidden set
     out = synthetic.copy()
     for col in columns:
         pii_type = pii_types.get(col) or fallback_type(real[col], kinds.get(col))
@@ -232,8 +237,19 @@ def fill_output_columns(
             values = agree_with_age(values, real[col], synthetic, link, banned,
                                      _column_seed(seed, col, "age"))
         else:
-            values = fake_values(real[col], pii_type, len(out), fill_seed, forbidden.get(col))
+            values = fake_values(real[col], pii_type, len(out), fill_seed, forbidden.get(col),
+                                 avoid=_index(indexes, forbidden.get(col)))
         out[col] = values.set_axis(out.index)
     order = [c for c in real.columns if c in out.columns]
     order += [c for c in out.columns if c not in real.columns]
     return out[order]
+
+
+def _index(cache: dict[int, RealValues], values: set | None) -> RealValues:
+    """``RealValues.of(values)``, built once per set object (callers pass one set for many
+    columns; the cache lives for one call, while the sets are alive)."""
+    if values is None:
+        return RealValues()
+    if id(values) not in cache:
+        cache[id(values)] = RealValues.of(values)
+    return cache[id(values)]

@@ -10,13 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from synthpipe.metadata import ColumnKind
 from synthpipe.pii.column import Column, pct
+from synthpipe.pii.embedded import iban_valid
 from synthpipe.pii.patterns import (
     DATE_SHAPE,
     EMAIL,
+    IBAN,
     IDCODE,
     IPV4,
     IPV6,
@@ -197,6 +200,15 @@ def _rule_card(c: Column, hit: str | None) -> Verdict | None:
     )
 
 
+def _rule_iban(c: Column, hit: str | None) -> Verdict | None:
+    if not c.is_string:
+        return None
+    shaped = c.values.str.fullmatch(IBAN)
+    valid = np.array([bool(ok) and iban_valid(v) for v, ok in zip(c.values, shaped, strict=True)])
+    strict = c.frac(valid)
+    return _decide(c, hit, strict, "IBAN (checksum-valid)", alone=0.8, alone_ok=c.nunique >= 10)
+
+
 def _rule_ip(c: Column, hit: str | None) -> Verdict | None:
     if not c.is_string:
         return None
@@ -298,8 +310,10 @@ def _rule_identifier(c: Column, hit: str | None) -> Verdict | None:
     if not (c.is_string or c.is_numeric):
         return None
     is_id_kind = c.kind == ColumnKind.ID
-    # A code shared by many rows (agent, branch) is a category, not a person key.
+    # A code shared by many rows (agent, branch) is a category, not a person key; hundreds of
+    # codes each on a few rows (a policy number over its claims) are person keys.
     mostly_unique = (c.unique_share >= 0.5 and c.nunique >= 10) or is_id_kind
+    mostly_unique |= c.unique_share >= 0.2 and c.nunique >= 100
     if not mostly_unique:
         return None
     strict = c.share(IDCODE)
@@ -328,6 +342,7 @@ DIRECT_RULES: dict[str, Rule] = {
     "email": _rule_email,
     "ssn": _rule_ssn,
     "credit_card": _rule_card,
+    "iban": _rule_iban,
     "ip_address": _rule_ip,
     "phone": _rule_phone,
     "street_address": _rule_street,

@@ -52,7 +52,6 @@ import pandas as pd
 _WHOLE_LIMIT = 1e18
 _TRAILING_ZEROS = re.compile(r"^(-?\d+)\.0+$")
 _MIDNIGHT = re.compile(r"[ t]00:00:00(?:\.0+)?$")
-_BLANKS = re.compile(r"\s+")
 
 
 def text_of(value: Any) -> str | None:
@@ -104,9 +103,14 @@ def key_of(value: Any) -> str | None:
 
 def fold(text: str) -> str:
     """The comparison key of a canonical text (see the module docstring)."""
-    s = _BLANKS.sub(" ", text.casefold()).strip()
-    s = _TRAILING_ZEROS.sub(r"\1", s)
-    return _MIDNIGHT.sub("", s)
+    # str.split() splits on the characters str.isspace() names, as the regex \s does; the
+    # regexes run only when their tell-tale character is there (this runs per distinct value).
+    s = " ".join(text.casefold().split())
+    if "." in s:
+        s = _TRAILING_ZEROS.sub(r"\1", s)
+    if ":" in s:
+        s = _MIDNIGHT.sub("", s)
+    return s
 
 
 def canonical_text(values: pd.Series) -> pd.Series:

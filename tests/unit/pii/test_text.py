@@ -82,12 +82,11 @@ def test_fakes_avoid_forbidden_values_by_their_comparison_key() -> None:
 def test_the_leak_scan_uses_the_same_key() -> None:
     real = {"zip": pd.Series([60601.0, 2134.0]), "email": pd.Series(["John.Doe@Corp.com"])}
     published = pd.DataFrame({
-        "a": ["60601", " 02134", "x"],
-        "b": [60601, 5, 7],
+        "zip": ["60601", " 02134", "x"],  # "02134" is a code, not the number 2134
         "c": ["n/a", " JOHN.DOE@corp.COM ", "y"],
     })
     out = pii_leakage(published, real)
-    assert out["per_column"]["zip"]["found_in"] == {"a": 1, "b": 1}  # "02134" is not 2134
+    assert out["per_column"]["zip"]["found_in"] == {"zip": 1}
     assert out["per_column"]["email"]["found_in"] == {"c": 1}
 
 

@@ -2,10 +2,10 @@
 
 A small claims-like table (120 members, 300 claims, so member-level columns repeat and are
 categorical, the kind a model learns) carries identifiers as whole cells, behind a prefix,
-inside codes, in sentences, in only some cells of a column, as numbers with and without
-separators, as emails, phones, IBANs, Luhn-valid card numbers and names in free text; the
-column names say nothing (except for the whole-cell SSN and the policy number). The real
-pipeline runs end to end with a tiny budget, then every file of the run folder is searched
+before a suffix, inside codes, in sentences, in only some cells of a column, as numbers with
+and without separators, as emails, phones, IBANs, Luhn-valid card numbers and names in free
+text; the column names say nothing (except for the whole-cell SSN and the policy number). The
+real pipeline runs end to end with a tiny budget, then every file of the run folder is searched
 for every planted identifier, as written and without separators, also inside longer text.
 """
 
@@ -63,6 +63,9 @@ def _battery(seed: int = 7) -> tuple[pd.DataFrame, dict[str, set[str]]]:
         members.append({
             "member_ssn": plant("ssn whole cell", ssn()),
             "member_tag": "SSN:" + plant("ssn behind a prefix", ssn()),
+            "home_line": plant("phone before a suffix", f"{rng.integers(201, 989)}-"
+                                                        f"{rng.integers(200, 999)}-"
+                                                        f"{rng.integers(1000, 9999)}") + " (home)",
             "contact": email if m % 5 < 2 else str(rng.choice(["none", "unknown", "n/a"])),
             "alt_id": plant("ssn in some cells", ssn()) if m % 10 < 3 else "pending",
             "ledger": plant("number with separators", f"{digits(4)}-{digits(4)}-{digits(4)}"),

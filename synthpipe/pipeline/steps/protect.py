@@ -32,7 +32,9 @@ class Protected:
     def real_direct_strings(self) -> set[str]:
         """Every real direct-identifier value as text: no output cell may equal one (a fake
         zip code must not equal a real policy number either)."""
-        return set().union(*(set(v.astype(str)) for v in self.pii_values.values()))
+        from synthpipe.pii.text import canonical_texts
+
+        return canonical_texts(self.pii_values)
 
     def fill_like(self, column: str) -> pd.Series:
         """The column new output values imitate: the REAL values of a faked direct identifier

@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from synthpipe.errors import InputError
+from synthpipe.jsonutil import to_jsonable
 from synthpipe.metadata import parse_date_columns
 
 DEFAULT_NA_VALUES = ("", "?")
@@ -91,30 +92,12 @@ def read_table(
         InputError: Missing, unreadable or empty file, or an unsupported format.
     """
     p = Path(path)
-    if not p.exists():
-        raise InputError(f"input table {p} does not exist", hint="check the --table path")
-    if p.is_dir():
-        if not _dataset_parts(p):
-            raise InputError(f"input table {p} is a directory without parquet files",
-                             hint="point --table at a .parquet or .csv file, or at a folder "
-                                  "of parquet parts (a partitioned dataset)")
-        suffix = ".parquet"  # a partitioned dataset (Spark's output, synthpipe's large runs)
-    else:
-        suffix = p.suffix.lower()
-    if suffix in _COMPRESSIONS and len(p.suffixes) >= 2:
-        suffix = p.suffixes[-2].lower()  # claims.csv.gz is read as a CSV, decompressed
-    try:
+    suffix = _table_format(p)
+    with _read_errors(p, suffix, encoding):
         if suffix in (".parquet", ".pq"):
             df = _read_parquet(p)
         elif suffix in (".csv", ".tsv", ".txt"):
-            sep = "\t" if suffix == ".tsv" else _sniff_delimiter(p, encoding)
-            decimal = "," if sep == ";" else "."
-            if sep != ",":
-                logger.info("%s: delimiter %r, decimal mark %r", p.name, sep, decimal)
-            options = dict(sep=sep, encoding=encoding, keep_default_na=False,
-                           na_values=list(na_values), low_memory=False, skipinitialspace=True)
-            df = pd.read_csv(p, decimal=decimal, **options)
-            df = _codes_as_text(p, df, options)
+            df = _read_csv(p, suffix, na_values, encoding)
         elif suffix in (".xlsx", ".xls", ".xlsm", ".ods"):
             raise InputError(
                 f"input table {p} is a spreadsheet workbook",
@@ -125,6 +108,46 @@ def read_table(
                 f"input table {p} has unsupported extension {p.suffix!r}",
                 hint="use a .parquet or .csv file",
             )
+    df = _checked_shape(_drop_empty_unnamed(df), p)
+    df.columns = [str(c) for c in df.columns]
+    if suffix not in (".parquet", ".pq"):
+        df = _parse_formatted_numbers(df)
+    return parse_date_columns(df)
+
+
+def _table_format(p: Path) -> str:
+    """The format suffix a table is read by (``claims.csv.gz`` is a CSV; a folder, parquet)."""
+    if not p.exists():
+        raise InputError(f"input table {p} does not exist", hint="check the --table path")
+    if p.is_dir():
+        if not _dataset_parts(p):
+            raise InputError(f"input table {p} is a directory without parquet files",
+                             hint="point --table at a .parquet or .csv file, or at a folder "
+                                  "of parquet parts (a partitioned dataset)")
+        return ".parquet"  # a partitioned dataset (Spark's output, synthpipe's large runs)
+    suffix = p.suffix.lower()
+    if suffix in _COMPRESSIONS and len(p.suffixes) >= 2:
+        suffix = p.suffixes[-2].lower()  # claims.csv.gz is read as a CSV, decompressed
+    return suffix
+
+
+def _read_csv(p: Path, suffix: str, na_values: list[str] | tuple[str, ...],
+              encoding: str) -> pd.DataFrame:
+    sep = "\t" if suffix == ".tsv" else _sniff_delimiter(p, encoding)
+    decimal = "," if sep == ";" else "."
+    if sep != ",":
+        logger.info("%s: delimiter %r, decimal mark %r", p.name, sep, decimal)
+    options = dict(sep=sep, encoding=encoding, keep_default_na=False,
+                   na_values=list(na_values), low_memory=False, skipinitialspace=True)
+    df = pd.read_csv(p, decimal=decimal, **options)
+    return _codes_as_text(p, df, options)
+
+
+@contextmanager
+def _read_errors(p: Path, suffix: str, encoding: str) -> Iterator[None]:
+    """Turn the ways reading a table fails into input errors that name the fix."""
+    try:
+        yield
     except InputError:
         raise
     except pd.errors.EmptyDataError as exc:
@@ -147,7 +170,10 @@ def read_table(
             f"input table {p} could not be read as {suffix[1:]}: {str(exc).splitlines()[0]}",
             hint="check that the file is a complete, valid table (re-export it)",
         ) from exc
-    df = _drop_empty_unnamed(df)
+
+
+def _checked_shape(df: pd.DataFrame, p: Path) -> pd.DataFrame:
+    """``df``, once it has columns, rows and no duplicated column name."""
     if df.shape[1] == 0:
         raise InputError(f"input table {p} has no columns", hint="provide a table with columns")
     if len(df) == 0:
@@ -157,10 +183,7 @@ def read_table(
     dup = df.columns[df.columns.duplicated()].tolist()
     if dup:
         raise InputError(f"input table {p} has duplicated column names {dup}", hint="rename them")
-    df.columns = [str(c) for c in df.columns]
-    if suffix not in (".parquet", ".pq"):
-        df = _parse_formatted_numbers(df)
-    return parse_date_columns(df)
+    return df
 
 
 _DELIMITERS = (",", ";", "\t", "|")
@@ -317,9 +340,14 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
 
 
 def write_json(data: Any, path: str | Path) -> Path:
-    """Write JSON atomically, with sorted keys kept in insertion order and readable indent."""
+    """Write JSON atomically, keys in insertion order, indented.
+
+    Values go through :func:`synthpipe.jsonutil.to_jsonable`, the one JSON conversion of the
+    package: a non-finite float or a missing value is ``null``, a timestamp ISO 8601 text.
+    """
+    text = json.dumps(to_jsonable(data), indent=2, allow_nan=False)
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
+        tmp.write_text(text + "\n")
     return Path(path)
 
 
@@ -329,15 +357,3 @@ def write_text(text: str, path: str | Path) -> Path:
         tmp.write_text(text)
     return Path(path)
 
-
-def _json_default(obj: Any) -> Any:
-    """JSON encoding of numpy scalars, paths, timestamps and enums."""
-    import numpy as np
-
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, (Path, pd.Timestamp)):
-        return str(obj)
-    if hasattr(obj, "value"):
-        return obj.value
-    raise TypeError(f"cannot encode {type(obj).__name__} as JSON")

@@ -240,3 +240,72 @@ def gates(metrics: dict[str, Any], cfg: GateConfig | None = None) -> dict[str, A
         "warnings": warned,
         "skipped": [c["name"] for c in checks if c["status"] == "skipped"],
     }
+
+
+def with_check(verdict: dict[str, Any], check: dict[str, Any]) -> dict[str, Any]:
+    """A gate verdict with one more blocking check added (the verdict passed in is unchanged).
+
+    Args:
+        verdict: A verdict of :func:`gates`.
+        check: A blocking check such as :func:`approval_check` or :func:`chunk_leak_check`.
+
+    Returns:
+        The verdict with ``check`` appended; a failed check is listed under ``failed`` and
+        makes the verdict unpublishable.
+    """
+    failed = [*verdict.get("failed", []), *([] if check["passed"] else [check["name"]])]
+    return {
+        **verdict,
+        "checks": [*verdict.get("checks", []), check],
+        "failed": failed,
+        "publishable": bool(verdict["publishable"] and check["passed"]),
+    }
+
+
+def approval_check(approval: dict[str, Any]) -> dict[str, Any]:
+    """A data steward's decision as a blocking check (``steward_approval``).
+
+    Args:
+        approval: ``{"decision": "approved" | "rejected", "by", "comment", ...}``.
+
+    Returns:
+        The check; it passes only for ``decision == "approved"``.
+    """
+    approved = approval.get("decision") == "approved"
+    return {
+        "name": "steward_approval",
+        "category": "approval",
+        "value": approval.get("decision"),
+        "threshold": "approved",
+        "op": "==",
+        "severity": "block",
+        "passed": approved,
+        "status": "passed" if approved else "failed",
+        "message": f"{approval.get('decision')} by {approval.get('by')}: "
+        f"{approval.get('comment') or 'no comment'}",
+    }
+
+
+def chunk_leak_check(summary: dict[str, Any], cfg: GateConfig | None = None) -> dict[str, Any]:
+    """The PII-leak scan over every part of a chunked output as a blocking privacy check.
+
+    Args:
+        summary: The chunk summary, with the leak count ``pii_leaks`` and the number of
+            ``parts``.
+        cfg: Thresholds (``pii_leaks_max``); None uses the defaults of :class:`GateConfig`.
+
+    Returns:
+        The ``pii_leaks_all_chunks`` check.
+    """
+    cfg = GateConfig() if cfg is None else cfg
+    return gate_check(
+        "pii_leaks_all_chunks",
+        "privacy",
+        "block",
+        int(summary["pii_leaks"]),
+        cfg.pii_leaks_max,
+        "<=",
+        fail_closed=True,
+        why=f"real direct-identifier values appear in the {summary['parts']} parts",
+        fix="Check the PII policies of the identifier columns.",
+    )

@@ -38,9 +38,10 @@ the holdout sample is leakage, and every score has that baseline:
 
   The gate reads the larger of the two AUCs.
 - ``pii_leakage``: for each direct-identifier column of the input (``pii_values``, the real
-  values before protection), the cells of any column of the output equal to one of its values,
-  compared as stripped lower-case strings; values shorter than 4 characters are ignored
-  (initials, "n/a"). Examples are masked (first two characters + ``***``).
+  values before protection), the cells of any column of the output that are one of its values
+  or hold one inside their text, compared the way the fake values avoided them; numbers equal
+  by chance are told apart from copies (:mod:`synthpipe.evaluation.leakage`). Examples are
+  masked (first two characters + ``***``).
 
 Nearest neighbours are computed block by block (a block of query rows against the whole
 reference, as a matrix product in torch, float32), so memory stays at about
@@ -72,9 +73,12 @@ from synthpipe.evaluation.fidelity import (
     numeric_values,
     subsample,
 )
+from synthpipe.evaluation.leakage import pii_leakage
 from synthpipe.metadata import TableMetadata
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["MixedEncoder", "nearest_neighbours", "pii_leakage", "privacy_report", "row_hashes"]
 
 # Labels with their own axis in the distance space, per column (the rest share one axis).
 MAX_ONE_HOT = 64
@@ -89,7 +93,6 @@ DENSITY_COMPONENTS = 16
 REF_BANDWIDTH_FACTOR = 1.0
 SYNTH_BANDWIDTH_FACTOR = 0.1
 HISTOGRAM_BINS = 30
-MIN_PII_LENGTH = 4
 _SIGNIFICANT_DIGITS = 9
 
 
@@ -482,64 +485,6 @@ def _density_attack(
     }
 
 
-def pii_leakage(published: pd.DataFrame, pii_values: dict[str, pd.Series]) -> dict[str, Any]:
-    """Cells of ``published`` equal to a real direct-identifier value (normalised strings).
-
-    Every column is searched for every identifier, except that the real values of a date
-    identifier (a date of birth) are not looked for in the *other* date columns: a published
-    policy start that falls on some customer's birthday discloses nothing (nothing ties the
-    day to that person), and over a range of days such coincidences are certain. They are
-    still looked for in their own column and in every non-date column.
-    """
-    date_columns = {str(c) for c in published.columns
-                    if pd.api.types.is_datetime64_any_dtype(published[c])}
-    date_pii = {str(c) for c, v in pii_values.items()
-                if pd.api.types.is_datetime64_any_dtype(pd.Series(v))}
-    cells = {}
-    for c in published.columns:
-        s = published[c]
-        if pd.api.types.is_float_dtype(s) or pd.api.types.is_integer_dtype(s):
-            text = label_strings(s)
-        else:
-            text = s.astype("string")
-        cells[c] = text.str.strip().str.lower()
-    per_column: dict[str, Any] = {}
-    total = 0
-    for pii_col, values in pii_values.items():
-        real = pd.Series(values).dropna().astype("string").str.strip().str.lower()
-        real = pd.Index(real[real.str.len() >= MIN_PII_LENGTH].unique())
-        found_in: dict[str, int] = {}
-        leaked: list[str] = []
-        for c, text in cells.items():
-            if str(pii_col) in date_pii and str(c) != str(pii_col) and str(c) in date_columns:
-                continue
-            hit = text.isin(real).to_numpy(dtype=bool, na_value=False)
-            if hit.any():
-                found_in[str(c)] = int(hit.sum())
-                for v in text[hit].unique()[:5]:  # at most five values, for the examples
-                    if v not in leaked:
-                        leaked.append(v)
-        examples = [f"{v[:2]}***" for v in leaked[:5]]
-        count = sum(found_in.values())
-        total += count
-        per_column[str(pii_col)] = {
-            "count": count,
-            "values_checked": int(len(real)),
-            "found_in": found_in,
-            "examples": examples[:5],
-        }
-    return {
-        "name": "pii_leakage",
-        "status": "ok",
-        "goal": "minimize",
-        "total": total,
-        "per_column": per_column,
-        "columns_scanned": [str(c) for c in published.columns],
-        "date_identifiers_not_searched_in": sorted(date_columns - date_pii) if date_pii else [],
-        "min_length": MIN_PII_LENGTH,
-    }
-
-
 def _guarded(name: str, fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
     """Run one metric; a failure becomes an ``error`` entry (and fails its gate closed)."""
     try:
@@ -605,7 +550,46 @@ def privacy_report(
         _identical_match, train_s, hold_s, syn_s, train, columns, metadata,
     )
     seconds["identical_match_share"] = time.perf_counter() - t0
+    dcr, attacks, width = _distance_metrics(
+        train_s, hold_s, syn_s, columns, metadata, seconds,
+        seed=seed, density_model=density_model, block_rows=block_rows,
+    )
+    t0 = time.perf_counter()
+    pii = _pii_scan(synthetic if pii_scan is None else pii_scan, pii_values)
+    seconds["pii_leakage"] = time.perf_counter() - t0
 
+    return jsonable(
+        {
+            "identical_match_share": identical,
+            "dcr": dcr,
+            "membership_inference": _mia_summary(attacks),
+            "pii_leakage": pii,
+            "rows": {"train_sample": n, "holdout_sample": n, "synthetic": len(syn_s)},
+            "columns": columns,
+            "encoding_width": width,
+            "seconds": seconds,
+        }
+    )
+
+
+def _distance_metrics(
+    train_s: pd.DataFrame,
+    hold_s: pd.DataFrame,
+    syn_s: pd.DataFrame,
+    columns: list[str],
+    metadata: TableMetadata,
+    seconds: dict[str, float],
+    *,
+    seed: int,
+    density_model: DensityModel | None,
+    block_rows: int | None,
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]], int | None]:
+    """DCR and the two membership attacks over one mixed encoding of the three samples.
+
+    Returns:
+        The DCR entry, the attacks by name and the encoding width (None when the encoding
+        failed); ``seconds`` gets the time of each part.
+    """
     t0 = time.perf_counter()
 
     def _encode() -> dict[str, Any]:
@@ -629,8 +613,8 @@ def privacy_report(
         # same matrices, read by columns.
         distance_attack = {
             "auc": _auc(-nn["syn_tr"]["reverse_dist"], -nn["syn_ho"]["reverse_dist"]),
-            "members": n,
-            "non_members": n,
+            "members": len(train_s),
+            "non_members": len(hold_s),
         }
     seconds["dcr"] = time.perf_counter() - t0
 
@@ -646,8 +630,12 @@ def privacy_report(
         )
         density_attack.setdefault("auc", None)
     seconds["membership_inference"] = time.perf_counter() - t0
-
     attacks = {"distance": distance_attack, "density_ratio": density_attack}
+    return dcr, attacks, encoded.get("dim")
+
+
+def _mia_summary(attacks: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The gated membership-inference entry: the strongest attack's AUC."""
     aucs = [a.get("auc") for a in attacks.values()]
     computed = [a for a in aucs if a is not None]
     mia: dict[str, Any] = {
@@ -664,31 +652,19 @@ def privacy_report(
         mia["error"] = "an attack could not be computed: " + ", ".join(
             f"{k}: {a.get('error', 'no AUC')}" for k, a in attacks.items() if a.get("auc") is None
         )
+    return mia
 
-    t0 = time.perf_counter()
+
+def _pii_scan(scanned: pd.DataFrame, pii_values: dict[str, pd.Series] | None) -> dict[str, Any]:
+    """The ``pii_leakage`` entry; None values mean the scan was not asked for."""
     if pii_values is None:
-        pii: dict[str, Any] = {
+        return {
             "name": "pii_leakage",
             "status": "not_requested",
             "total": None,
             "message": "no direct-identifier values were given (pii_values=None)",
         }
-    else:
-        scanned = synthetic if pii_scan is None else pii_scan
-        pii = _guarded("pii_leakage", pii_leakage, scanned, pii_values)
-        if "error" in pii:
-            pii["total"] = None
-    seconds["pii_leakage"] = time.perf_counter() - t0
-
-    return jsonable(
-        {
-            "identical_match_share": identical,
-            "dcr": dcr,
-            "membership_inference": mia,
-            "pii_leakage": pii,
-            "rows": {"train_sample": n, "holdout_sample": n, "synthetic": len(syn_s)},
-            "columns": columns,
-            "encoding_width": encoded.get("dim"),
-            "seconds": seconds,
-        }
-    )
+    pii = _guarded("pii_leakage", pii_leakage, scanned, pii_values)
+    if "error" in pii:
+        pii["total"] = None
+    return pii

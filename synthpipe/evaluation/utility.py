@@ -205,12 +205,7 @@ def utility_report(
     """
     test_df = holdout if test is None else test
     frames = {"train": train, "holdout": holdout, "synthetic": synthetic, "test": test_df}
-    for name, df in frames.items():
-        if not isinstance(df, pd.DataFrame) or target not in df.columns:
-            raise InputError(
-                f"target column {target!r} is not in the {name} table",
-                hint="pass the label column name with --target",
-            )
+    _require_target(frames, target)
     columns = evaluated_columns(metadata, frames)
     features = [c for c in columns if c != target]
     base: dict[str, Any] = {
@@ -225,56 +220,34 @@ def utility_report(
             f"no feature column besides the target {target!r}",
             hint="utility needs at least one modelled column other than the target",
         )
-
-    y = {name: label_strings(df[target]) for name, df in frames.items()}
-    keep = {name: y[name].notna().to_numpy() for name in frames}
-    y_train = y["train"][keep["train"]].to_numpy(dtype=object)
-    classes = sorted(set(y_train))
+    data = _labelled_rows(frames, features, target)
+    classes = sorted(set(data["y_train"]))
     kind = metadata.kind(target) if target in metadata.columns else ColumnKind.CATEGORICAL
     if kind == ColumnKind.NUMERICAL and len(classes) > _MAX_CLASSES:
-        return jsonable(
-            {
-                **base,
-                "status": "skipped",
-                "message": f"target {target!r} is a continuous number ({len(classes)} values);"
-                " utility is scored for classification targets only",
-                "metrics": {},
-            }
-        )
+        message = (f"target {target!r} is a continuous number ({len(classes)} values); utility "
+                   "is scored for classification targets only")
+        return jsonable({**base, "status": "skipped", "message": message, "metrics": {}})
     if len(classes) < 2:
         raise InputError(
             f"target {target!r} has {len(classes)} class in the real training rows",
             hint="utility needs at least two classes in the training data",
         )
     task = "binary" if len(classes) == 2 else "multiclass"
-    positive = _positive_class(classes, pd.Series(y_train)) if task == "binary" else None
-
-    x_train = train.loc[keep["train"], features].reset_index(drop=True)
-    x_syn = synthetic.loc[keep["synthetic"], features].reset_index(drop=True)
-    y_syn = y["synthetic"][keep["synthetic"]].to_numpy(dtype=object)
-    x_test = test_df.loc[keep["test"], features].reset_index(drop=True)
-    y_test = y["test"][keep["test"]].to_numpy(dtype=object)
-    syn_classes = sorted(set(y_syn))
+    positive = _positive_class(classes, pd.Series(data["y_train"])) if task == "binary" else None
+    syn_classes = sorted(set(data["y_syn"]))
     base.update(
         task=task,
         positive_class=positive,
         classes=classes,
         synthetic_classes=syn_classes,
-        rows={"train": len(x_train), "synthetic": len(x_syn), "test": len(x_test)},
+        rows={"train": len(data["x_train"]), "synthetic": len(data["x_syn"]),
+              "test": len(data["x_test"])},
     )
-    if len(x_test) == 0:
+    if len(data["x_test"]) == 0:
         raise InputError("the test rows have no target value", hint="check the target column")
-
     names = _BINARY_METRICS if task == "binary" else _MULTICLASS_METRICS
     with eval_threads():
-        real_model = TreeModel(features, metadata, seed).fit(x_train, y_train)
-        if task == "binary":
-            real = _binary_scores(
-                real_model, x_train, y_train, x_test, y_test, classes, positive, seed
-            )
-        else:
-            real = _multiclass_scores(real_model, x_test, y_test, classes)
-
+        real = _scores(data["x_train"], data["y_train"], data, classes, positive, metadata, seed)
         status, message = "ok", ""
         synthetic_scores: dict[str, float | None] = dict.fromkeys(names)
         if len(syn_classes) < 2:
@@ -286,31 +259,78 @@ def utility_report(
             )
             logger.warning(message)
         else:
-            syn_model = TreeModel(features, metadata, seed).fit(x_syn, y_syn)
-            if task == "binary":
-                synthetic_scores = _binary_scores(
-                    syn_model, x_syn, y_syn, x_test, y_test, classes, positive, seed
-                )
-            else:
-                synthetic_scores = _multiclass_scores(syn_model, x_test, y_test, classes)
+            synthetic_scores = _scores(
+                data["x_syn"], data["y_syn"], data, classes, positive, metadata, seed
+            )
             lost = sorted(set(classes) - set(syn_classes))
             if lost:
                 message = f"the synthetic rows lack classes {lost} of {target!r}"
                 logger.warning(message)
+    metrics = _metric_table(names, synthetic_scores, real, binary=task == "binary")
+    return jsonable({**base, "status": status, "message": message, "metrics": metrics})
 
+
+def _require_target(frames: dict[str, pd.DataFrame], target: str) -> None:
+    for name, df in frames.items():
+        if not isinstance(df, pd.DataFrame) or target not in df.columns:
+            raise InputError(
+                f"target column {target!r} is not in the {name} table",
+                hint="pass the label column name with --target",
+            )
+
+
+def _labelled_rows(
+    frames: dict[str, pd.DataFrame], features: list[str], target: str
+) -> dict[str, Any]:
+    """Features and labels of the train, synthetic and test rows that have a label."""
+    out: dict[str, Any] = {}
+    for name, short in (("train", "train"), ("synthetic", "syn"), ("test", "test")):
+        y = label_strings(frames[name][target])
+        keep = y.notna().to_numpy()
+        out[f"x_{short}"] = frames[name].loc[keep, features].reset_index(drop=True)
+        out[f"y_{short}"] = y[keep].to_numpy(dtype=object)
+    return out
+
+
+def _scores(
+    x_fit: pd.DataFrame,
+    y_fit: np.ndarray,
+    data: dict[str, Any],
+    classes: list[str],
+    positive: str | None,
+    metadata: TableMetadata,
+    seed: int,
+) -> dict[str, float | None]:
+    """Fit the classifier on (``x_fit``, ``y_fit``) and score it on the test rows."""
+    model = TreeModel(list(x_fit.columns), metadata, seed).fit(x_fit, y_fit)
+    if positive is not None:
+        return _binary_scores(
+            model, x_fit, y_fit, data["x_test"], data["y_test"], classes, positive, seed
+        )
+    return _multiclass_scores(model, data["x_test"], data["y_test"], classes)
+
+
+def _metric_table(
+    names: tuple[str, ...],
+    synthetic: dict[str, float | None],
+    real: dict[str, float | None],
+    *,
+    binary: bool,
+) -> dict[str, dict[str, Any]]:
+    """``{metric: {goal, bounds, synthetic, real, ratio}}`` (plus the F1 cuts when binary)."""
     metrics = {
         m: {
             "goal": "maximize",
             "bounds": [0.0, 1.0],
-            "synthetic": synthetic_scores.get(m),
+            "synthetic": synthetic.get(m),
             "real": real.get(m),
-            "ratio": _ratio(synthetic_scores.get(m), real.get(m)),
+            "ratio": _ratio(synthetic.get(m), real.get(m)),
         }
         for m in names
     }
-    if task == "binary":
+    if binary:
         metrics["f1_best_threshold"]["threshold"] = {
-            "synthetic": synthetic_scores.get("threshold"),
+            "synthetic": synthetic.get("threshold"),
             "real": real.get("threshold"),
         }
-    return jsonable({**base, "status": status, "message": message, "metrics": metrics})
+    return metrics

@@ -1,4 +1,7 @@
-"""Fake dates of birth that agree with the table's age column.
+"""Fake dates: in the real range, on no real day, and agreeing with the table's age column.
+
+:func:`fake_date_values` draws dates between the first and last real date on days no real
+value (nor a forbidden one) falls on, in the column's dtype, timezone or text layout.
 
 A table often holds both a date of birth and an age, the age being the whole years between
 the birth date and another date of the row (``age`` on ``incident_date``, say). The date of
@@ -18,6 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from synthpipe.errors import ModelError
+from synthpipe.pii.generators import place_values
+from synthpipe.pii.text import canonical_text
 
 #: Share of the complete real rows that must follow the relation for it to be kept.
 MIN_AGREEMENT = 0.99
@@ -163,3 +170,116 @@ def dates_for_ages(age: pd.Series, on: pd.Series, banned_days: set[int],
     # The smallest int64 is NaT as a datetime64.
     result = out.astype("datetime64[D]").astype("datetime64[ns]")
     return pd.Series(result, name=getattr(age, "name", None))
+
+
+# ----------------------------------------------------------------------------- fake dates
+
+
+def _real_dates(like: pd.Series) -> pd.Series:
+    """The parsable dates of ``like`` (its dtype and timezone kept)."""
+    if pd.api.types.is_datetime64_any_dtype(like):
+        return like.dropna()
+    return pd.to_datetime(like.dropna(), errors="coerce", format="mixed").dropna()
+
+
+def _day_numbers(dates: pd.Series) -> set[int]:
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_localize(None)
+    return set(dates.dt.normalize().to_numpy().astype("datetime64[D]").astype(np.int64).tolist())
+
+
+def banned_day_numbers(like: pd.Series, forbidden: set | None) -> set[int]:
+    """Days (since 1970-01-01) of the real dates in ``like`` and in ``forbidden``."""
+    banned = _day_numbers(_real_dates(like))
+    if forbidden:
+        extra = pd.to_datetime(
+            pd.Series(list(forbidden), dtype=object), errors="coerce", format="mixed"
+        ).dropna()
+        if len(extra):
+            banned |= _day_numbers(extra)
+    return banned
+
+
+def _dates_out(drawn: pd.Series, like: pd.Series) -> pd.Series:
+    """Naive ``datetime64[ns]`` dates in ``like``'s form: its dtype and timezone, or, for text
+    dates, the real column's most common layout."""
+    tz = getattr(_real_dates(like).dt, "tz", None)
+    if tz is not None:
+        drawn = drawn.dt.tz_localize(tz)
+    if pd.api.types.is_datetime64_any_dtype(like):
+        return drawn.astype(like.dtype)
+    fmt = _date_format(canonical_text(like.dropna()))
+    return drawn.dt.strftime(fmt).astype(object)
+
+
+def is_date_pii(like: pd.Series, pii_type: str) -> bool:
+    """Whether ``like`` is faked as dates (a date type, or a datetime dtype)."""
+    return pii_type in ("date_of_birth", "date") or pd.api.types.is_datetime64_any_dtype(like)
+
+
+def _fake_dates(
+    like: pd.Series, banned: set[int], n_draw: int, rng: np.random.Generator
+) -> pd.Series:
+    """Dates in the real range on none of the ``banned`` days (see :func:`banned_days`)."""
+    real = _real_dates(like)
+    if not len(real):
+        raise ModelError(
+            f"column {like.name!r} has no parsable dates to fake from",
+            hint="drop the column or declare its kind in the metadata file",
+        )
+    days = np.fromiter(_day_numbers(real), dtype=np.int64)
+    candidates = np.arange(days.min(), days.max() + 1)
+    candidates = candidates[~np.isin(candidates, np.fromiter(banned, dtype=np.int64))]
+    if n_draw and not len(candidates):
+        raise ModelError(
+            f"every day between the first and last value of {like.name!r} occurs in the real "
+            "column: no fake date in that range can avoid a real one",
+            hint="drop the column, or pseudonymize it",
+        )
+    drawn = pd.Series(rng.choice(candidates, size=n_draw).astype("datetime64[D]"))
+    return _dates_out(drawn.astype("datetime64[ns]"), like)
+
+
+def fake_date_values(like: pd.Series, n: int, seed: int, banned: set[int]) -> pd.Series:
+    """:func:`fake_values` for a date column, given its banned days (parsing ``forbidden``
+    into days is the slow part: callers that need the days twice compute them once)."""
+    rng = np.random.default_rng(abs(int(seed)))
+    n_missing = int(round((float(like.isna().mean()) if len(like) else 0.0) * n))
+    n_draw = n - n_missing
+    drawn = (_fake_dates(like, banned, n_draw, rng) if n_draw
+             else pd.Series([], dtype=object))
+    return place_values(drawn, n, n_missing, rng, like.dtype, like.name)
+
+
+def _date_format(text: pd.Series) -> str:
+    sample = text.head(500)
+    best, best_share = "%Y-%m-%d", 0.0
+    for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d"):
+        share = pd.to_datetime(sample, format=fmt, errors="coerce").notna().mean()
+        # A day-first layout wins only when it parses more values; ties keep the earlier one.
+        if share > best_share:
+            best, best_share = fmt, share
+    if best == "%m/%d/%Y" and not sample.str.match(r"^0\d/").any():
+        best = "%-m/%-d/%Y"  # M/D/YYYY without padding, as many US exports write dates
+    return best
+
+
+
+def agree_with_age(values: pd.Series, like: pd.Series, synthetic: pd.DataFrame, link: AgeLink,
+                    banned: set[int], seed: int) -> pd.Series:
+    """``values`` (independent fake dates, in the real range) replaced, where the row has an age
+    and a reference date, by a fake date in the real range giving that age on that date; the
+    missing cells, and rows whose age needs a date outside the real range, keep ``values``."""
+    rng = np.random.default_rng(abs(int(seed)))
+    days = _day_numbers(_real_dates(like))
+    within = (min(days), max(days)) if days else None
+    born = dates_for_ages(synthetic[link.age].reset_index(drop=True),
+                          synthetic[link.on].reset_index(drop=True), banned, rng, within)
+    use = (values.notna() & born.notna()).to_numpy()
+    if not use.any():
+        return values
+    out = values.copy()
+    if not pd.api.types.is_datetime64_any_dtype(out.dtype):
+        out = out.astype(object)
+    out[use] = _dates_out(born[use].reset_index(drop=True), like).to_numpy()
+    return out

@@ -82,7 +82,7 @@ def test_no_cache_trains_again_even_with_a_cached_result(prefect_harness, table,
 
 def test_transient_failure_is_retried_then_surfaces(prefect_harness, table, tmp_path, monkeypatch):
     import synthpipe.orchestration as orch
-    from synthpipe import pipeline
+    from synthpipe.pipeline import run as pipeline_run
 
     calls = {"n": 0}
 
@@ -90,7 +90,8 @@ def test_transient_failure_is_retried_then_surfaces(prefect_harness, table, tmp_
         calls["n"] += 1
         raise OSError("storage hiccup while reading")
 
-    monkeypatch.setattr(pipeline, "ingest", flaky_ingest)
+    # Patched where run_pipeline looks it up.
+    monkeypatch.setattr(pipeline_run, "ingest", flaky_ingest)
     monkeypatch.setitem(orch.TASK_OPTIONS, "ingest",
                         {**orch.TASK_OPTIONS["ingest"], "retry_delay_seconds": 0})
     state = orch.synthesize_table(_config(table, tmp_path / "o"), return_state=True)

@@ -101,6 +101,28 @@ def test_atomic_dir_replaces_only_on_success(tmp_path):
     assert (final / "m.json").read_text().strip().startswith("{")
 
 
+def test_write_json_writes_valid_json_with_null_for_non_finite_numbers(tmp_path):
+    import json
+    from enum import Enum
+
+    import numpy as np
+
+    class Kind(Enum):
+        ID = "id"
+
+    data = {
+        "nan": float("nan"), "inf": np.float64("inf"), "n": np.int64(3), "na": pd.NA,
+        "when": pd.Timestamp("2024-05-01 12:30"), "nat": pd.NaT, "kind": Kind.ID,
+        "path": tmp_path / "x", "nested": [np.float32("nan"), (1, 2.5)],
+    }
+    text = write_json(data, tmp_path / "m.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {
+        "nan": None, "inf": None, "n": 3, "na": None, "when": "2024-05-01T12:30:00",
+        "nat": None, "kind": "id", "path": str(tmp_path / "x"), "nested": [None, [1, 2.5]],
+    }
+
+
 def test_parquet_decimals_dates_and_a_saved_index_become_plain_columns(tmp_path):
     import datetime as dt
     import decimal

@@ -164,3 +164,50 @@ def test_bad_arguments_are_config_errors() -> None:
         gates([], GateConfig())  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="GateConfig"):
         gates(_good(), {"mia_auc_max": 0.6})  # type: ignore[arg-type]
+
+
+def test_an_added_check_extends_the_verdict_without_changing_it() -> None:
+    from synthpipe.evaluation.gates import approval_check, with_check
+
+    verdict = gates(_good(), GateConfig())
+    before = copy.deepcopy(verdict)
+    approved = with_check(verdict, approval_check({"decision": "approved", "by": "dana"}))
+    assert verdict == before
+    assert approved["publishable"] is True and approved["failed"] == []
+    assert approved["checks"][-1]["name"] == "steward_approval"
+    assert approved["warnings"] == verdict["warnings"]
+    rejected = with_check(approved, approval_check({"decision": "rejected", "by": "eve",
+                                                    "comment": "too few rows"}))
+    assert rejected["publishable"] is False and rejected["failed"] == ["steward_approval"]
+    assert len(rejected["checks"]) == len(verdict["checks"]) + 2
+
+
+def test_a_failed_verdict_stays_failed_whatever_is_added() -> None:
+    from synthpipe.evaluation.gates import approval_check, with_check
+
+    metrics = _good()
+    metrics["privacy"]["dcr"]["dcr_share"] = 0.9
+    out = with_check(gates(metrics, GateConfig()), approval_check({"decision": "approved"}))
+    assert out["publishable"] is False and out["failed"] == ["dcr_share"]
+
+
+def test_the_steward_decision_is_a_blocking_approval_check() -> None:
+    from synthpipe.evaluation.gates import approval_check
+
+    check = approval_check({"decision": "rejected", "by": "eve"})
+    assert check["severity"] == "block" and check["category"] == "approval"
+    assert check["passed"] is False and check["status"] == "failed"
+    assert check["message"] == "rejected by eve: no comment"
+    assert approval_check({"decision": "approved", "by": "dana", "comment": "ok"})["message"] == (
+        "approved by dana: ok")
+
+
+def test_leaks_in_any_chunk_block_publication() -> None:
+    from synthpipe.evaluation.gates import chunk_leak_check
+
+    clean = chunk_leak_check({"pii_leaks": 0, "parts": 3}, GateConfig())
+    assert clean["name"] == "pii_leaks_all_chunks" and clean["passed"] is True
+    leaked = chunk_leak_check({"pii_leaks": 2, "parts": 3})
+    assert leaked["passed"] is False and leaked["severity"] == "block"
+    assert leaked["category"] == "privacy" and "3 parts" in leaked["message"]
+    assert chunk_leak_check({"pii_leaks": 2, "parts": 3}, GateConfig(pii_leaks_max=2))["passed"]

@@ -231,3 +231,60 @@ def test_failing_neighbour_search_fails_dcr_and_mia_closed(monkeypatch: pytest.M
     assert out["membership_inference"]["synthetic"] is None
     assert out["identical_match_share"]["synthetic"] is not None
     assert out["pii_leakage"]["total"] == 0
+
+
+def test_an_identifier_inside_a_longer_cell_is_a_leak_with_advice() -> None:
+    from synthpipe.evaluation.privacy import pii_leakage
+
+    real = {"ssn": pd.Series(["526-29-1789", "123-45-6789"]),
+            "email": pd.Series(["Mary.Okafor@mail.example"])}
+    published = pd.DataFrame({
+        "ssn": ["111-22-3333", "444-55-6666", "777-88-9999"],
+        "tag": ["SSN:526-29-1789", "SSN:222-33-4444", "n/a"],  # a modelled label
+        "note": ["wrote to MARY.OKAFOR@mail.example", "ok", "ref 526 29 1789"],
+    })
+    out = pii_leakage(published, real)
+    assert out["total"] == 3
+    assert out["per_column"]["ssn"]["found_in"] == {"tag": 1, "note": 1}
+    assert out["per_column"]["email"]["found_in"] == {"note": 1}
+    tag = next(f for f in out["findings"] if f["column"] == "tag")
+    assert (tag["identifier"], tag["match"], tag["cells"]) == ("ssn", "inside", 1)
+    assert tag["leak"] is True
+    assert tag["examples"] == ["52***"]
+    assert "tag is learned or copied from the real table" in tag["advice"]
+    assert "set a fake or drop policy for tag" in tag["advice"]
+    assert "ssn found in tag (inside, 1 cells)" in out["message"]
+
+
+def test_numbers_equal_by_chance_are_coincidences_and_copies_are_leaks() -> None:
+    from synthpipe.evaluation.privacy import pii_leakage
+
+    rng = np.random.default_rng(0)
+    policies = pd.Series(rng.choice(np.arange(100_000, 1_000_000), 2_000, replace=False))
+    amounts = rng.integers(100_000, 1_000_000, 1_000).astype(float)
+    amounts[0] = float(policies.iloc[0])  # one amount equal to a policy number
+    published = pd.DataFrame({"claim_amount": amounts})
+    out = pii_leakage(published, {"policy_no": policies})
+    (finding,) = out["findings"]
+    assert (finding["match"], finding["leak"]) == ("number", False)
+    assert 0 < finding["expected_by_chance"] < 10
+    assert "nothing to do" in finding["advice"] and "never saw policy_no" in finding["advice"]
+    assert out["total"] == 0
+    assert out["per_column"]["policy_no"]["coincidences"] == {"claim_amount": finding["cells"]}
+    assert out["per_column"]["policy_no"]["found_in"] == {}
+    assert "numeric coincidences" in out["message"]
+
+    # A column that copies the policy numbers is far beyond chance: a leak.
+    copied = pd.DataFrame({"ref": policies.iloc[:300].to_numpy()})
+    out = pii_leakage(copied, {"policy_no": policies})
+    (finding,) = out["findings"]
+    assert (finding["match"], finding["leak"], finding["cells"]) == ("number", True, 300)
+    assert "ref holds policy_no's values" in finding["advice"]
+    assert out["total"] == 300
+
+    # In the identifier's own (faked) column any real value is a defect of the fakes.
+    own = pd.DataFrame({"policy_no": [int(policies.iloc[5]), 5]})
+    (finding,) = pii_leakage(own, {"policy_no": policies})["findings"]
+    assert finding["leak"] and finding["match"] == "same"
+    assert "defect of the fake values" in finding["advice"]
+    assert "'policy_no: drop'" in finding["advice"]

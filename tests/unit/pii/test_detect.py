@@ -8,7 +8,8 @@ import pytest
 
 from synthpipe.metadata import ColumnKind, ColumnMeta, TableMetadata, parse_date_columns
 from synthpipe.pii import PIIFinding, detect_pii
-from synthpipe.pii.detect import luhn_valid, normalize_name
+from synthpipe.pii.names import normalize_name
+from synthpipe.pii.patterns import luhn_valid
 
 N = 300
 

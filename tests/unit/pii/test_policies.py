@@ -19,7 +19,7 @@ from synthpipe.pii import (
     pseudonymize,
     redraw_repeats,
 )
-from synthpipe.pii.detect import luhn_valid
+from synthpipe.pii.patterns import luhn_valid
 
 KEY = b"k" * 32
 SAMPLE_ROWS = 4000

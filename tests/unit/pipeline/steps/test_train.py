@@ -1,4 +1,4 @@
-"""Unit tests of pipeline helpers that need no data (the steps run in tests/integration)."""
+"""The train stage's helpers that need no data (training itself runs in tests/integration)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 
 from synthpipe.config import SAMPLE_TABLE, load_config
-from synthpipe.pipeline import REBALANCE_CLASS_BALANCE, model_params, training_key
+from synthpipe.pipeline.steps.train import REBALANCE_CLASS_BALANCE, model_params, training_key
 
 
 def _cfg(tmp_path, model: dict | None = None, **overrides):
@@ -46,3 +46,21 @@ def test_the_cache_key_changes_with_the_training_parameters(tmp_path):
     plain = _cfg(tmp_path, model_name="tvae", target="is_fraud")
     balanced = _cfg(tmp_path, model_name="tvae", target="is_fraud", rebalance="0.5")
     assert training_key("abc", plain, "tvae") != training_key("abc", balanced, "tvae")
+
+
+def test_the_code_fingerprint_covers_the_whole_package_not_only_the_pipeline(
+    tmp_path, monkeypatch
+):
+    import synthpipe
+    from synthpipe.pipeline.steps import train
+
+    (tmp_path / "pipeline").mkdir()
+    (tmp_path / "__init__.py").write_text("")
+    (tmp_path / "pipeline" / "run.py").write_text("A = 1\n")
+    monkeypatch.setattr(synthpipe, "__file__", str(tmp_path / "__init__.py"))
+    monkeypatch.setattr(train, "_CODE_FINGERPRINT", None)
+    before = train.code_fingerprint()
+    # A module beside the pipeline package (a model, say) changes what a cached model means.
+    (tmp_path / "models.py").write_text("B = 2\n")
+    monkeypatch.setattr(train, "_CODE_FINGERPRINT", None)
+    assert train.code_fingerprint() != before

@@ -1,0 +1,142 @@
+"""manifest.json: where a run's output came from (input, columns, model, config, versions)."""
+
+from __future__ import annotations
+
+import getpass
+import platform
+from datetime import UTC, datetime
+from importlib import metadata as importlib_metadata
+from typing import Any
+
+import pandas as pd
+
+from synthpipe.config import RunConfig
+from synthpipe.pipeline.candidates import Candidate
+from synthpipe.pipeline.plan import RunPlan
+from synthpipe.pipeline.steps.input import Ingested
+from synthpipe.pipeline.steps.protect import Protected
+
+#: Packages whose versions the manifest records.
+RECORDED_PACKAGES = (
+    "synthpipe",
+    "torch",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "scikit-learn",
+    "sdv",
+    "ctgan",
+    "rdt",
+    "sdmetrics",
+    "great-expectations",
+    "prefect",
+    "faker",
+    "pydantic",
+)
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages that shape a run's result."""
+    versions = {"python": platform.python_version()}
+    for name in RECORDED_PACKAGES:
+        try:
+            versions[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def build_manifest(
+    *,
+    cfg: RunConfig,
+    plan: RunPlan,
+    ing: Ingested,
+    prot: Protected,
+    train_rows: int,
+    holdout_rows: int,
+    best: Candidate,
+    model: Any,
+    output: pd.DataFrame | Any,
+    verdict: dict,
+    approval: dict | None,
+    timings: dict[str, float],
+    started: datetime,
+) -> dict[str, Any]:
+    """The manifest of a run, before :func:`synthpipe.pipeline.publish.publish` adds the verdict
+    and the hashes of the files written.
+
+    Args:
+        cfg: The run configuration.
+        plan: The run plan (candidates, modelled columns, output rows).
+        ing: The ingested table.
+        prot: The protected table (PII findings and actions).
+        train_rows: Rows of the training split.
+        holdout_rows: Rows of the holdout split.
+        best: The candidate published.
+        model: Its loaded synthesizer (parameters and device).
+        output: The table published, or the folder of parts of a chunked output.
+        verdict: The final gate verdict.
+        approval: The steward's decision, or None when none was asked for.
+        timings: Seconds per step so far.
+        started: When the run started (UTC).
+
+    Returns:
+        The manifest as a JSON-ready dict.
+    """
+    versions = package_versions()
+    return {
+        "synthpipe_version": versions["synthpipe"],
+        "created_at": started.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "user": _user(),
+        "host": platform.node(),
+        "input": {
+            "path": ing.path,
+            "sha256": ing.sha256,
+            "rows": len(ing.df),
+            "columns": ing.df.shape[1],
+        },
+        "rows": {
+            "input": len(ing.df),
+            "train": train_rows,
+            "holdout": holdout_rows,
+            "synthetic": plan.n_rows,
+            "published": len(output) if isinstance(output, pd.DataFrame) else plan.n_rows,
+        },
+        "columns": [
+            {
+                **m.to_dict(),
+                "action": prot.actions.get(c, "keep" if c in plan.columns else "regenerate"),
+                "modelled": c in plan.columns,
+            }
+            for c, m in ing.metadata.columns.items()
+        ],
+        "output_columns": list(best.published.columns),
+        "output_mode": cfg.rebalance.mode if cfg.rebalance.spec else "synthetic",
+        "pii": {"findings": prot.findings, "actions": prot.action_log},
+        "model": {
+            "name": best.name,
+            "requested": cfg.model.name,
+            "candidates": list(plan.candidates),
+            "cache_key": best.cache_key,
+            "params": model.get_params(),
+            "device": str(getattr(model, "device_", cfg.device.value)),
+        },
+        "sampling": best.plan,
+        "config": cfg.public_dict(),
+        "seed": cfg.seed,
+        "versions": versions,
+        "timings_seconds": timings,
+        "gates": {
+            "publishable": verdict["publishable"],
+            "failed": verdict.get("failed", []),
+        },
+        "approval": approval,
+    }
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

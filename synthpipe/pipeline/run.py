@@ -1,0 +1,184 @@
+"""One run, composed: the steps in order, each executed by a :class:`StepRunner`.
+
+The default runner calls each step directly; the Prefect flow (:mod:`synthpipe.orchestration`)
+passes one that runs each step as a Prefect task. So the order of the steps is written once,
+here, and every step's work lives in its stage module.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import pandas as pd
+
+from synthpipe.config import RunConfig
+from synthpipe.metadata import TableMetadata
+from synthpipe.pipeline.candidates import (
+    Candidate,
+    candidates_summary,
+    select_candidate,
+    try_candidates,
+)
+from synthpipe.pipeline.manifest import build_manifest
+from synthpipe.pipeline.plan import RunPlan, make_plan
+from synthpipe.pipeline.publish import RunResult, build_report, out_dir_for, publish
+from synthpipe.pipeline.steps.assess import column_profiles, downstream
+from synthpipe.pipeline.steps.input import ingest, validate_input
+from synthpipe.pipeline.steps.protect import Protected, protect, split
+from synthpipe.pipeline.steps.sample import augment, sample_all_chunks
+from synthpipe.pipeline.steps.train import ProgressFn, check_models, load_model
+
+
+class StepRunner(Protocol):
+    """How the steps are executed: :class:`DirectRunner` here, Prefect tasks in orchestration."""
+
+    def run(self, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run one step and return its result."""
+        ...
+
+    def map(self, name: str, fn: Callable[..., Any], calls: list[tuple]) -> list[Any]:
+        """Run one step once per argument tuple (concurrently where the runner can)."""
+        ...
+
+
+class DirectRunner:
+    """Run every step in this process, one after the other (no orchestration)."""
+
+    def run(self, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    def map(self, name: str, fn: Callable[..., Any], calls: list[tuple]) -> list[Any]:
+        return [fn(*args) for args in calls]
+
+
+class _TimedRunner:
+    """A runner that records each step's wall time, in seconds, under the step's name."""
+
+    def __init__(self, runner: StepRunner) -> None:
+        self.runner = runner
+        self.timings: dict[str, float] = {}
+
+    def run(self, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        result = self.runner.run(name, fn, *args, **kwargs)
+        self.timings[name] = round(time.perf_counter() - t0, 3)
+        return result
+
+    def map(self, name: str, fn: Callable[..., Any], calls: list[tuple]) -> list[Any]:
+        t0 = time.perf_counter()
+        result = self.runner.map(name, fn, calls)
+        self.timings[name] = round(time.perf_counter() - t0, 3)
+        return result
+
+
+def run_pipeline(
+    cfg: RunConfig,
+    progress: ProgressFn | None = None,
+    runner: StepRunner | None = None,
+    approve: Callable[[dict], dict] | None = None,
+) -> RunResult:
+    """Run every step of a synthpipe job and publish (or quarantine) the result.
+
+    Args:
+        cfg: The run configuration.
+        progress: Callback for training and sampling progress ``(phase, step, total, info)``.
+        runner: How each step is executed (default: directly, in order).
+        approve: Called before publishing with ``{"publishable", "failed"}``; returns the
+            steward's decision ``{"decision": "approved"|"rejected", "by", "comment", "at"}``.
+            A rejection quarantines the dataset (gate ``steward_approval``).
+
+    Returns:
+        Paths of the outputs and the metrics; ``publishable`` False means quarantined.
+
+    Raises:
+        SynthpipeError: Bad input, configuration or contract, with a message naming the fix.
+    """
+    # Importing synthpipe.evaluation loads torch and scikit-learn: not at import time.
+    from synthpipe.evaluation.gates import approval_check, chunk_leak_check, with_check
+
+    runner = runner or DirectRunner()
+    steps = _TimedRunner(runner)
+    started = datetime.now(UTC)
+    out_dir = out_dir_for(cfg)
+    check_models(cfg)
+    ing = steps.run("ingest", ingest, cfg)
+    contract = steps.run("validate_input", validate_input, ing.df, cfg)
+    prot = steps.run("protect", protect, ing.df, ing.metadata, cfg)
+    train, holdout = steps.run("split", split, prot.df, cfg)
+    plan = make_plan(cfg, ing.metadata, prot.actions, train)
+    meta = ing.metadata.subset(list(plan.columns))
+    candidates = try_candidates(
+        steps, cfg, plan, ing, prot, train, holdout, meta, contract, progress
+    )
+    best = candidates[select_candidate(candidates)]
+    output, assessed = _assess_best(
+        steps, cfg, plan, best, prot, ing.metadata, meta, train, holdout
+    )
+    if len(candidates) > 1:
+        assessed["candidates"] = candidates_summary(candidates, best)
+    verdict = best.verdict
+    if plan.chunked:
+        output, assessed["chunks"] = steps.run(
+            "sample_chunks", sample_all_chunks,
+            runner, best, list(plan.chunks), cfg, prot, ing.metadata, out_dir,
+        )
+        verdict = with_check(verdict, chunk_leak_check(assessed["chunks"], cfg.gates))
+    approval = None
+    if approve is not None:
+        approval = approve(
+            {"publishable": verdict["publishable"], "failed": verdict.get("failed", [])}
+        )
+        verdict = with_check(verdict, approval_check(approval))
+    metrics = {**best.metrics, "gates": verdict, **assessed}
+    manifest = build_manifest(
+        cfg=cfg, plan=plan, ing=ing, prot=prot, train_rows=len(train), holdout_rows=len(holdout),
+        best=best, model=load_model(best.model_path), output=output, verdict=verdict,
+        approval=approval, timings=steps.timings, started=started,
+    )
+    return steps.run(
+        "publish", publish, out_dir, output, manifest, metrics, best.suite_json, best.model_path,
+        verdict, build_report,
+    )
+
+
+def _assess_best(
+    steps: StepRunner,
+    cfg: RunConfig,
+    plan: RunPlan,
+    best: Candidate,
+    prot: Protected,
+    metadata: TableMetadata,
+    meta: TableMetadata,
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """What only the chosen candidate gets: report profiles, the augmented table, the
+    downstream check.
+
+    ``metadata`` covers the input's columns, ``meta`` the modelled ones.
+
+    Returns:
+        The table to publish (the augmented one in ``augment`` mode) and the metrics sections
+        ``profiles``, ``augment`` and ``downstream`` (those that apply), in that order.
+    """
+    cols = list(plan.columns)
+    assessed: dict[str, Any] = {
+        "profiles": column_profiles(train[cols], best.synthetic[cols], meta)
+    }
+    output, augmented = best.published, None
+    if cfg.target is not None and cfg.rebalance.spec is not None:
+        output, augmented, assessed["augment"] = steps.run(
+            "augment", augment, best, train, prot, metadata, cols, plan.class_counts, cfg
+        )
+    if cfg.target is not None:
+        assessed["downstream"] = steps.run(
+            "downstream", downstream, train[cols], holdout[cols], best.synthetic[cols],
+            augmented, plan.class_counts, meta, cfg,
+        )
+    return output, assessed
+
+
+__all__ = ["DirectRunner", "RunResult", "StepRunner", "run_pipeline"]

@@ -1,0 +1,86 @@
+"""Input stage: read the table, detect its column kinds, check it against its contract."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from synthpipe.config import RunConfig
+from synthpipe.errors import InputError
+from synthpipe.io import read_table, sha256_table
+from synthpipe.metadata import ColumnKind, TableMetadata, detect_metadata, load_overrides
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Ingested:
+    """The input table as read, with its provenance."""
+
+    df: pd.DataFrame
+    path: str
+    sha256: str
+    metadata: TableMetadata
+
+
+def ingest(cfg: RunConfig) -> Ingested:
+    """Read the table, hash it, detect column kinds; check the target exists and varies."""
+    df = read_table(cfg.table, na_values=cfg.na_values, encoding=cfg.encoding)
+    overrides = load_overrides(cfg.metadata) if cfg.metadata else None
+    metadata = detect_metadata(df, overrides)
+    if cfg.target is not None:
+        if cfg.target not in df.columns:
+            raise InputError(
+                f"target column {cfg.target!r} is not in the table",
+                hint=f"choose one of: {', '.join(map(str, df.columns[:40]))}",
+            )
+        n_classes = df[cfg.target].nunique(dropna=True)
+        if n_classes < 2:
+            raise InputError(
+                f"target column {cfg.target!r} has {n_classes} distinct value(s); "
+                "it needs at least 2",
+                hint="pick a label column with two or more classes, or run without --target",
+            )
+        meta = metadata.columns[cfg.target]
+        if meta.kind not in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN):
+            n = df[cfg.target].nunique()
+            if n > 50:
+                raise InputError(
+                    f"target column {cfg.target!r} has {n} distinct values; "
+                    "synthpipe conditions on class labels",
+                    hint="use a categorical label as --target (e.g. a fraud flag)",
+                )
+            meta.kind, meta.reason = ColumnKind.CATEGORICAL, "target column (class label)"
+    log.info("read %s: %d rows x %d columns", cfg.table, len(df), df.shape[1])
+    return Ingested(
+        df=df, path=str(Path(cfg.table).resolve()), sha256=sha256_table(cfg.table),
+        metadata=metadata,
+    )
+
+
+def validate_input(df: pd.DataFrame, cfg: RunConfig) -> dict:
+    """Validate the input against its Great Expectations contract; raise ContractError on failure.
+
+    The contract is ``cfg.expectations`` if given; the bundled sample gets its own suite
+    (``expectations/claims.json``); any other table gets the derived baseline (non-empty,
+    target with two or more classes, no all-null column).
+    """
+    from synthpipe import validation
+    from synthpipe.config import SAMPLE_TABLE
+
+    suite_path = cfg.expectations
+    if suite_path is None and Path(cfg.table).resolve() == SAMPLE_TABLE.resolve():
+        suite_path = validation.bundled_suite_for(SAMPLE_TABLE)
+    if suite_path is not None:
+        suite = validation.load_suite(suite_path)
+        source = str(suite_path)
+    else:
+        suite = validation.baseline_suite(df, cfg.target)
+        source = "baseline"
+    report = validation.check_input_contract(df, suite)
+    out = report.to_dict()
+    out["source"] = source
+    return out

@@ -1,0 +1,152 @@
+"""Train stage: the model parameters of a run, its cache key, training and loading a model."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from synthpipe.config import RunConfig
+from synthpipe.io import sha256_file
+from synthpipe.metadata import TableMetadata
+
+log = logging.getLogger(__name__)
+
+#: Progress callback of training and sampling: ``(phase, step, total, info)``.
+ProgressFn = Callable[[str, int, int, dict], None]
+
+# Class-balanced training batches when a rebalanced output is asked for: the rare class gets
+# more of the gradient, so its synthetic rows are more realistic. a = 0.5 raised the minority
+# rows' within-class column shapes and pair trends for tvae, tabddpm and flow on the claims
+# sample (2% fraud) and on bank-full (12%), and the claims fraud model's PR-AUC for all three
+# (docs/benchmarks.md, rebalancing section; medians of two seeds).
+REBALANCE_CLASS_BALANCE = 0.5
+
+_CODE_FINGERPRINT: str | None = None
+
+
+def code_fingerprint() -> str:
+    """SHA-256 over synthpipe's own source files: a code change invalidates cached models."""
+    import hashlib
+
+    import synthpipe
+
+    global _CODE_FINGERPRINT
+    if _CODE_FINGERPRINT is None:
+        h = hashlib.sha256()
+        # The whole package, not just this stage: any module can change what a model learns.
+        root = Path(synthpipe.__file__).resolve().parent
+        for f in sorted(root.rglob("*.py")):
+            h.update(str(f.relative_to(root)).encode())
+            h.update(f.read_bytes())
+        _CODE_FINGERPRINT = h.hexdigest()
+    return _CODE_FINGERPRINT
+
+
+def training_key(input_sha256: str, cfg: RunConfig, model_name: str) -> str:
+    """Cache key of a trained model: the input's hash and everything that shapes training.
+
+    Includes the split (seed, holdout share, target), PII handling (policies and a fingerprint of
+    the pseudonymization key, since pseudonyms change the training data), the model and its
+    budget, the device, the cache folder and a fingerprint of synthpipe's code.
+    """
+    import hashlib
+    import hmac
+    import json
+    import os
+
+    key = os.environ.get("SYNTHPIPE_PII_KEY", "")
+    fingerprint = hmac.new(key.encode(), b"synthpipe-cache", "sha256").hexdigest() if key else ""
+    parts = {
+        "input": input_sha256,
+        "model": model_name,
+        "epochs": cfg.model.epochs,
+        "params": model_params(cfg, model_name),
+        "target": cfg.target,
+        "seed": cfg.seed,
+        "holdout_fraction": cfg.holdout_fraction,
+        "na_values": cfg.na_values,
+        "encoding": cfg.encoding,
+        "metadata": sha256_file(cfg.metadata) if cfg.metadata else None,
+        "pii": json.loads(cfg.pii.model_dump_json()),
+        "pii_key": fingerprint,
+        "device": cfg.device.value,
+        "cache_dir": str(cfg.resolved_cache_dir().resolve()),
+        "code": code_fingerprint(),
+    }
+    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    return f"{model_name}-{hashlib.sha256(blob).hexdigest()[:24]}"
+
+
+def model_params(cfg: RunConfig, model_name: str) -> dict[str, Any]:
+    """Constructor parameters for ``model_name`` in this run.
+
+    Hyperparameters in the config belong to the configured model; auto candidates use their own
+    defaults (an unknown parameter name fails at construction, naming the valid ones). With
+    ``--rebalance``, models trained by synthpipe's loop get class-balanced batches
+    (``class_balance`` = :data:`REBALANCE_CLASS_BALANCE`) unless the config sets it.
+    """
+    from synthpipe.models import get_model
+
+    params = dict(cfg.model.params) if model_name == cfg.model.name else {}
+    if cfg.rebalance.spec and cfg.target and "class_balance" in get_model(model_name).param_names():
+        params.setdefault("class_balance", REBALANCE_CLASS_BALANCE)
+    return params
+
+
+def check_models(cfg: RunConfig) -> None:
+    """Construct every candidate model once, so an unknown model or parameter fails early.
+
+    Construction only stores the parameters, so this costs nothing and runs before any data is
+    read.
+
+    Raises:
+        ModelError: A model name or one of its parameters is unknown.
+    """
+    from synthpipe.models import create_model
+
+    for name in cfg.candidate_models():
+        create_model(name, **model_params(cfg, name))
+
+
+def train_model(
+    train: pd.DataFrame,
+    metadata: TableMetadata,
+    cfg: RunConfig,
+    model_name: str,
+    key: str,
+    progress: ProgressFn | None = None,
+) -> str:
+    """Fit a synthesizer on the training split and save it; return the saved model's folder.
+
+    With ``cfg.cache`` the folder is ``<cache_dir>/<key>`` and an existing one is reused, so an
+    unchanged table is not trained again; without it the model goes to a temporary folder.
+    """
+    import tempfile
+
+    from synthpipe.models import create_model
+
+    if cfg.cache:
+        path = cfg.resolved_cache_dir() / key
+        if (path / "config.json").is_file():
+            log.info("reusing cached model %s", path)
+            return str(path)
+    else:
+        path = Path(tempfile.mkdtemp(prefix="synthpipe-model-")) / key
+    model = create_model(
+        model_name, epochs=cfg.model.epochs, device=cfg.device.value, seed=cfg.seed,
+        **model_params(cfg, model_name),
+    )
+    model.fit(train, metadata, target=cfg.target, progress=progress)
+    model.save(path)
+    return str(path)
+
+
+def load_model(path: str | Path) -> Any:
+    """Load a saved synthesizer (weights only; no pickle)."""
+    from synthpipe.models import Synthesizer
+
+    return Synthesizer.load(path)

@@ -121,9 +121,14 @@ def run(
     ] = None,
     target: Annotated[str | None, typer.Option(help="Label column (e.g. is_fraud).")] = None,
     model: Annotated[
-        str | None, typer.Option(help="tabddpm (default) | tvae | ctgan | flow | auto.")
+        str | None, typer.Option(help="tabddpm (default) | argn | tvae | ctgan | flow | auto.")
     ] = None,
-    epochs: Annotated[int | None, typer.Option(help="Training epochs (default scales).")] = None,
+    epochs: Annotated[
+        int | None, typer.Option(help="Training epochs, exactly (default: to convergence).")
+    ] = None,
+    time_budget: Annotated[
+        str | None, typer.Option(help="Cap on training time: 90s | 10m | 1h [3m].")
+    ] = None,
     rows: Annotated[int | None, typer.Option(help="Synthetic rows (default: train size).")] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder [runs/<table>-<UTC>].")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
@@ -165,6 +170,7 @@ def run(
             target=target,
             model_name=model,
             epochs=epochs,
+            time_budget=time_budget,
             rows=rows,
             out=out,
             seed=seed,

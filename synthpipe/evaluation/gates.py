@@ -186,17 +186,33 @@ def _fidelity_checks(metrics: dict[str, Any], cfg: GateConfig) -> list[dict[str,
          "relations between columns are lost",
          "Train longer or use a model that captures dependencies."),
         ("detection_auc", ("fidelity", "detection", "synthetic"), cfg.detection_auc_max, "<=",
-         "a classifier tells synthetic rows from real ones easily",
-         "Train longer or try another model."),
+         _giveaway(metrics),
+         "Train longer (--time-budget), declare the rule the worst pairs break, or try "
+         "another model (--model auto)."),
     ]
     return [
         gate_check(
-            name, "fidelity", "warn", _number(_get(metrics, *path)), threshold, op,
-            fail_closed=False, why=why, fix=fix,
+            name, "fidelity",
+            "block" if name == "detection_auc" and cfg.block_on_detection else "warn",
+            _number(_get(metrics, *path)), threshold, op,
+            fail_closed=name == "detection_auc" and cfg.block_on_detection, why=why, fix=fix,
             missing_reason=_error_of(metrics, *path[:2]) or "the score could not be computed",
         )
         for name, path, threshold, op, why, fix in specs
     ]
+
+
+def _giveaway(metrics: dict[str, Any]) -> str:
+    """What tells synthetic rows from real ones, in words, from the fidelity diagnosis."""
+    diagnosis = _get(metrics, "fidelity", "diagnosis") or {}
+    said = []
+    importance = diagnosis.get("detection_importance") or {}
+    if importance.get("explanation"):
+        said.append(importance["explanation"])
+    worst = [p for p in diagnosis.get("worst_pairs") or [] if p.get("explanation")]
+    if worst:
+        said.append("worst pair: " + worst[0]["explanation"])
+    return "; ".join(said) or "a classifier tells synthetic rows from real ones easily"
 
 
 def gates(metrics: dict[str, Any], cfg: GateConfig | None = None) -> dict[str, Any]:

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: How :func:`select_candidate` chooses, as recorded in metrics.json.
-SELECTION_RULE = "blocking gates pass first, then the mean of fidelity and utility scores"
+SELECTION_RULE = ("blocking gates pass first, then the mean of column shapes, pair trends, the "
+                  "worst pairs, detection and utility")
 
 
 @dataclass
@@ -63,25 +64,45 @@ class Candidate:
     cache_key: str
 
 
-def candidate_score(metrics: dict) -> float:
-    """Quality of a candidate in [0, 1]: the mean of its fidelity and utility scores.
+#: Pairs whose gap to the holdout enters the candidate score.
+SCORE_WORST_PAIRS = 5
 
-    Column shapes, pair trends, detection (1 at AUC 0.5, 0 at AUC 1) and, with a target, the
-    train-synthetic-test-real ROC-AUC ratio (capped at 1). Missing scores are left out.
+
+def score_parts(metrics: dict) -> dict[str, float]:
+    """The parts of :func:`candidate_score`, each in [0, 1] (missing scores left out).
+
+    ``column_shapes`` and ``pair_trends`` (their means), ``worst_pairs`` (1 minus the mean gap
+    between the holdout's and the synthetic score of the :data:`SCORE_WORST_PAIRS` worst pairs:
+    one broken relation drags it down where the mean hides it), ``detection`` (1 at AUC 0.5, 0
+    at AUC 1) and, with a target, ``utility`` (the train-synthetic-test-real ROC-AUC over the
+    train-real one, capped at 1).
     """
-    fid = metrics.get("fidelity", {})
-    parts = []
+    from synthpipe.evaluation.diagnosis import worst_pairs
+
+    fid = metrics.get("fidelity") or {}
+    parts: dict[str, float] = {}
     for key in ("column_shapes", "pair_trends"):
         v = (fid.get(key) or {}).get("synthetic")
         if v is not None:
-            parts.append(float(v))
+            parts[key] = float(v)
+    worst = worst_pairs((fid.get("pair_trends") or {}).get("per_pair") or [],
+                        SCORE_WORST_PAIRS)
+    if worst:
+        parts["worst_pairs"] = 1.0 - sum(max(0.0, p["gap"]) for p in worst) / len(worst)
     auc = (fid.get("detection") or {}).get("synthetic")
     if auc is not None:
-        parts.append(max(0.0, 1.0 - 2.0 * abs(float(auc) - 0.5)))
-    ratio = ((metrics.get("utility") or {}).get("ratios") or {}).get("roc_auc")
+        parts["detection"] = max(0.0, 1.0 - 2.0 * abs(float(auc) - 0.5))
+    ratio = (((metrics.get("utility") or {}).get("metrics") or {}).get("roc_auc") or {}).get(
+        "ratio")
     if ratio is not None:
-        parts.append(min(1.0, float(ratio)))
-    return sum(parts) / len(parts) if parts else 0.0
+        parts["utility"] = min(1.0, max(0.0, float(ratio)))
+    return parts
+
+
+def candidate_score(metrics: dict) -> float:
+    """Quality of a candidate in [0, 1]: the mean of :func:`score_parts`."""
+    parts = score_parts(metrics)
+    return sum(parts.values()) / len(parts) if parts else 0.0
 
 
 def select_candidate(candidates: list[Candidate]) -> int:
@@ -122,7 +143,7 @@ def candidates_summary(candidates: list[Candidate], chosen: Candidate) -> dict[s
                 "column_shapes": c.metrics.get("fidelity", {}).get("column_shapes"),
                 "pair_trends": c.metrics.get("fidelity", {}).get("pair_trends"),
                 "detection": c.metrics.get("fidelity", {}).get("detection"),
-                "utility": (c.metrics.get("utility") or {}).get("ratios"),
+                "score_parts": {k: round(v, 4) for k, v in score_parts(c.metrics).items()},
             }
             for c in candidates
         ],

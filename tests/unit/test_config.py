@@ -48,3 +48,19 @@ def test_invalid_configs_are_named(tmp_path, text, message):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90", 90.0), ("90s", 90.0), ("10m", 600.0),
+                                               ("1h30m", 5400.0), ("1.5h", 5400.0)])
+def test_a_time_budget_is_read_as_a_duration(text, seconds):
+    from synthpipe.config import load_config
+
+    assert load_config(None, time_budget=text).model.time_budget == seconds
+
+
+def test_a_time_budget_that_is_not_a_duration_is_a_config_error():
+    from synthpipe.config import load_config
+    from synthpipe.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="not a duration"):
+        load_config(None, time_budget="ten minutes")

@@ -73,6 +73,16 @@ def evaluate(
         metrics["within_class"] = within_class_fidelity(
             train[cols], holdout[cols], synthetic, metadata.subset(cols), cfg.target, cfg.seed
         )
+    fidelity = metrics.get("fidelity") or {}
+    if "pair_trends" in fidelity:
+        from synthpipe.evaluation.diagnosis import diagnose
+
+        fidelity["diagnosis"] = diagnose(
+            train[cols], synthetic, metadata.subset(cols), fidelity["pair_trends"],
+            list(fidelity.get("columns") or cols), seed=cfg.seed,
+        )
+    if model is not None and getattr(model, "training_", None):
+        metrics["training"] = model.training_
     return metrics
 
 

@@ -120,7 +120,7 @@ def augment(
     """
     from synthpipe import rebalance
 
-    add = rebalance.augment_counts(cfg.rebalance.spec, class_counts)
+    add = rebalance.augment_counts(cfg.rebalance.spec, class_counts, mode=cfg.rebalance.mode)
     add = {c: n for c, n in add.items() if n > 0}
     model = load_model(best.model_path)
     extra = rebalance.sample_counts(model, cfg.target, add, seed=cfg.seed + 1) if add else None

@@ -64,6 +64,7 @@ def training_key(input_sha256: str, cfg: RunConfig, model_name: str) -> str:
         "input": input_sha256,
         "model": model_name,
         "epochs": cfg.model.epochs,
+        "time_budget": cfg.model.time_budget,
         "params": model_params(cfg, model_name),
         "target": cfg.target,
         "seed": cfg.seed,
@@ -140,7 +141,8 @@ def train_model(
         model_name, epochs=cfg.model.epochs, device=cfg.device.value, seed=cfg.seed,
         **model_params(cfg, model_name),
     )
-    model.fit(train, metadata, target=cfg.target, progress=progress)
+    model.fit(train, metadata, target=cfg.target, progress=progress,
+              time_budget=cfg.model.time_budget)
     model.save(path)
     return str(path)
 

@@ -6,18 +6,20 @@ import pytest
 
 from synthpipe.errors import ModelError
 from synthpipe.models import Synthesizer, available_models, create_model, get_model, registry
+from synthpipe.models.argn import AutoregressiveSynthesizer
 from synthpipe.models.ctgan import CTGANSynthesizer
 from synthpipe.models.flow import FlowMatching
 from synthpipe.models.tabddpm import TabDDPM
 from synthpipe.models.tvae import TVAE
 
 
-def test_all_four_families_are_registered_explicitly():
+def test_all_five_families_are_registered_explicitly():
     assert registry._REGISTRY == {
         "tvae": TVAE, "ctgan": CTGANSynthesizer, "tabddpm": TabDDPM, "flow": FlowMatching,
+        "argn": AutoregressiveSynthesizer,
     }
     listed = available_models()
-    assert list(listed) == sorted(listed) == ["ctgan", "flow", "tabddpm", "tvae"]
+    assert list(listed) == sorted(listed) == ["argn", "ctgan", "flow", "tabddpm", "tvae"]
     for name, line in listed.items():
         cls = get_model(name)
         assert issubclass(cls, Synthesizer) and cls.name == name

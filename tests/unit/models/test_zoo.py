@@ -15,12 +15,14 @@ import pytest
 import torch
 
 from synthpipe.models import Synthesizer, available_models, create_model, get_model
+from synthpipe.models.argn import AutoregressiveSynthesizer
 from synthpipe.models.ctgan import CTGANSynthesizer
 from synthpipe.models.flow import FlowMatching
 from synthpipe.models.tabddpm import TabDDPM
 from synthpipe.models.tvae import TVAE
 
-DIRECT = {"tvae": TVAE, "ctgan": CTGANSynthesizer, "tabddpm": TabDDPM, "flow": FlowMatching}
+DIRECT = {"tvae": TVAE, "ctgan": CTGANSynthesizer, "tabddpm": TabDDPM, "flow": FlowMatching,
+          "argn": AutoregressiveSynthesizer}
 
 # Interface tests: the smallest budgets that still run every code path.
 TINY: dict[str, dict[str, Any]] = {
@@ -29,6 +31,7 @@ TINY: dict[str, dict[str, Any]] = {
                   batch_size=100),
     "tabddpm": dict(epochs=2, hidden=(32, 32), num_timesteps=40, sample_steps=8),
     "flow": dict(epochs=2, hidden=(32, 32), ode_steps=4, log_prob_steps=4),
+    "argn": dict(epochs=2, hidden_dims=(32,), embedding_dim=4),
 }
 
 # Quality test: small budgets (seconds on 2 CPU cores) that recover the known distribution.
@@ -38,6 +41,7 @@ SMALL: dict[str, dict[str, Any]] = {
     "tabddpm": dict(epochs=150, batch_size=256, hidden=(128, 128), num_timesteps=100,
                     sample_steps=None),
     "flow": dict(epochs=150, batch_size=256, hidden=(128, 128), ode_steps=16),
+    "argn": dict(epochs=60, batch_size=128, hidden_dims=(128, 128)),
 }
 
 NAMES = sorted(available_models())

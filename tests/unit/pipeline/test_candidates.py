@@ -33,7 +33,8 @@ def _metrics(shapes=None, trends=None, detection=None, roc_ratio=None) -> dict:
         fid["detection"] = {"synthetic": detection}
     out: dict = {"fidelity": fid}
     if roc_ratio is not None:
-        out["utility"] = {"ratios": {"roc_auc": roc_ratio}}
+        # The shape utility_report writes (see the test against a real report below).
+        out["utility"] = {"metrics": {"roc_auc": {"ratio": roc_ratio}}}
     return out
 
 
@@ -50,6 +51,42 @@ def test_detection_scores_one_at_chance_and_zero_when_always_caught(auc, score):
 def test_the_utility_ratio_counts_capped_at_one():
     assert candidate_score(_metrics(shapes=0.8, roc_ratio=1.4)) == pytest.approx(0.9)
     assert candidate_score(_metrics(shapes=0.8, roc_ratio=0.6)) == pytest.approx(0.7)
+
+
+def test_the_utility_ratio_is_read_from_a_real_utility_report():
+    """The score reads the key utility_report writes (it once read one nobody wrote, so every
+    candidate's utility was silently left out)."""
+    import numpy as np
+
+    from synthpipe.evaluation.utility import utility_report
+    from synthpipe.pipeline.candidates import score_parts
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=600)
+    real = pd.DataFrame({"x": x, "y": np.where(x + rng.normal(size=600) * 0.5 > 0, "Y", "N")})
+    noise = real.assign(y=rng.permutation(real["y"].to_numpy()))  # the label carries nothing
+    meta = TableMetadata({"x": ColumnMeta("x", ColumnKind.NUMERICAL, "float64"),
+                          "y": ColumnMeta("y", ColumnKind.CATEGORICAL, "object")})
+    good = utility_report(real.iloc[:400], real.iloc[400:], real.iloc[:400], "y", meta)
+    bad = utility_report(real.iloc[:400], real.iloc[400:], noise.iloc[:400], "y", meta)
+    good_part = score_parts({"utility": good})["utility"]
+    bad_part = score_parts({"utility": bad})["utility"]
+    assert good_part == pytest.approx(1.0)
+    assert bad_part < 0.8
+
+
+def test_one_broken_pair_lowers_the_score_where_the_mean_hides_it():
+    from synthpipe.pipeline.candidates import score_parts
+
+    pairs = [{"columns": [f"a{i}", f"b{i}"], "synthetic": 0.95, "holdout": 0.95}
+             for i in range(40)]
+    broken = [*pairs[:-1], {"columns": ["month", "claim_month"], "synthetic": 0.3,
+                            "holdout": 0.95}]
+    fine = {"fidelity": {"pair_trends": {"synthetic": 0.95, "per_pair": pairs}}}
+    hurt = {"fidelity": {"pair_trends": {"synthetic": 0.934, "per_pair": broken}}}
+    assert score_parts(fine)["worst_pairs"] == pytest.approx(1.0)
+    assert score_parts(hurt)["worst_pairs"] == pytest.approx(1.0 - 0.65 / 5)
+    assert candidate_score(hurt) < candidate_score(fine) - 0.06
 
 
 def test_no_score_at_all_is_zero():
@@ -90,7 +127,7 @@ def test_a_tie_goes_to_the_candidate_tried_first():
 
 def test_the_summary_names_the_rule_the_choice_and_each_models_scores():
     cands = [_cand("tvae", 0.61234, failed=("mia_auc",)), _cand("flow", 0.5)]
-    cands[1].metrics["utility"] = {"ratios": {"roc_auc": 0.9}}
+    cands[1].metrics["utility"] = {"metrics": {"roc_auc": {"ratio": 0.9}}}
     summary = candidates_summary(cands, cands[1])
     assert summary["rule"] == SELECTION_RULE
     assert summary["chosen"] == "flow"
@@ -99,8 +136,9 @@ def test_the_summary_names_the_rule_the_choice_and_each_models_scores():
     assert first["publishable"] is False and first["failed_gates"] == ["mia_auc"]
     assert first["score"] == 0.6123
     assert first["column_shapes"] == {"synthetic": 0.61234}
-    assert first["pair_trends"] is None and first["utility"] is None
-    assert second["utility"] == {"roc_auc": 0.9}
+    assert first["pair_trends"] is None
+    assert first["score_parts"] == {"column_shapes": 0.6123}
+    assert second["score_parts"]["utility"] == 0.9
 
 
 # ----------------------------------------------------------------------------- fan-out

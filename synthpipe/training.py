@@ -86,7 +86,7 @@ class TrainConfig:
     min_delta: float = 0.0
     class_balance: float = 0.0
     monitor_every: int = 0
-    monitor_patience: int = 4
+    monitor_patience: int = 8
     monitor_min_delta: float = 0.005
     time_budget: float | None = None
 

@@ -169,6 +169,7 @@ class Synthesizer:
         # Datetime order rules of the real data (report >= incident) are kept by construction:
         # the later column is modelled as a non-negative gap from its anchor.
         self.constraints_ = OrderConstraints().fit(features, metadata)
+        raw = features  # as the fidelity checks compare samples with it
         features = self.constraints_.transform(features)
         self.transformer_ = TableTransformer(**self._transformer_options()).fit(
             features, self.constraints_.transformed_metadata(metadata)
@@ -183,7 +184,7 @@ class Synthesizer:
         self.loss_history_: list[dict[str, Any]] = []
         self._progress = progress
         self._time_budget = time_budget
-        self._fit_frame = (features, metadata, cond)
+        self._fit_frame = (raw, metadata, cond)
         try:
             self._build(self.n_features_)
             self._fit(x, cond)

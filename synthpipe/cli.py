@@ -127,7 +127,7 @@ def run(
         int | None, typer.Option(help="Training epochs, exactly (default: to convergence).")
     ] = None,
     time_budget: Annotated[
-        str | None, typer.Option(help="Cap on training time: 90s | 10m | 1h [3m].")
+        str | None, typer.Option(help="Cap on training time: 90s | 10m | 1h [2m].")
     ] = None,
     rows: Annotated[int | None, typer.Option(help="Synthetic rows (default: train size).")] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder [runs/<table>-<UTC>].")] = None,

@@ -38,7 +38,7 @@ SAMPLE_TABLE = Path(str(resources.files("synthpipe.sample_data") / "claims.parqu
 
 
 #: Default wall-time cap of training, in seconds.
-DEFAULT_TIME_BUDGET = 180.0
+DEFAULT_TIME_BUDGET = 120.0
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(h|m|s)")
 
 

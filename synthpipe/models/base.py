@@ -44,7 +44,6 @@ from synthpipe.training import (
     resolve_device,
     seed_everything,
     train,
-    validation_split,
 )
 from synthpipe.transform import TableTransformer
 
@@ -60,10 +59,12 @@ _BASE_PARAMS = ("epochs", "batch_size", "device", "seed")
 #: With the default budget (``epochs=None``), training runs to convergence: at most this many
 #: times the model's default epochs, stopped earlier by the fidelity checks or a time budget.
 CONVERGE_FACTOR = 5
-#: Optimizer steps between two fidelity checks (rounded to whole epochs).
-CHECK_STEPS = 250
-#: Rows sampled for one fidelity check, at most.
-CHECK_ROWS = 2_000
+#: Fewer training rows than this keep the default fixed budget. On a small table a longer run
+#: copies rows: the 1,000-row insurance_claims table trained to convergence reached a
+#: membership-inference AUC of 0.72 and a DCR share of 0.67 (quarantined), against 0.56 and
+#: 0.53 at the fixed budget; the in-training memorisation check, on 80 validation rows, saw
+#: too little of it to stop in time.
+CONVERGE_MIN_ROWS = 5_000
 
 
 def _native(v: Any) -> Any:
@@ -140,9 +141,10 @@ class Synthesizer:
             time_budget: float | None = None) -> Synthesizer:
         """Learn the table.
 
-        With ``epochs=None`` (the default budget) training runs to convergence: every
-        :data:`CHECK_STEPS` steps a sample is scored against the real validation rows by
-        :class:`~synthpipe.evaluation.probe.FidelityProbe`; the best-scoring weights are kept
+        With ``epochs=None`` (the default budget) and at least :data:`CONVERGE_MIN_ROWS`
+        rows, training runs to convergence: every few
+        hundred steps a sample is scored against real rows (see
+        :mod:`synthpipe.models._converge`); the best-scoring weights are kept
         and training stops when the score has not improved for a few checks, after
         :data:`CONVERGE_FACTOR` times :meth:`default_epochs`, or at ``time_budget``. A fixed
         ``epochs`` trains exactly that long (the time budget still caps it).
@@ -177,7 +179,7 @@ class Synthesizer:
         x = self.transformer_.transform(features)
         self.n_features_ = int(x.shape[1])
         n_rows = len(features)
-        self.converge_ = self.epochs is None
+        self.converge_ = self.epochs is None and len(features) >= CONVERGE_MIN_ROWS
         default = self.default_epochs(n_rows)
         self.epochs_ = int(self.epochs or default * (CONVERGE_FACTOR if self.converge_ else 1))
         self.batch_size_ = int(self.batch_size or self.default_batch_size(n_rows))
@@ -271,53 +273,10 @@ class Synthesizer:
 
     def _monitor(self, cfg: TrainConfig, n: int,
                  generator: torch.Generator) -> Callable[[torch.nn.Module], dict] | None:
-        """The fidelity check of a converging fit, or None (a fixed budget, no rows to check).
+        """The fidelity check of a converging fit (see :mod:`synthpipe.models._converge`)."""
+        from synthpipe.models._converge import build_monitor
 
-        It compares a sample with up to :data:`CHECK_ROWS` real rows: the rows the loop holds
-        out for validation (drawn from a copy of the loop's generator, so they are the same
-        rows) and, when those are fewer, training rows besides. A detector trained on a few
-        hundred rows misses what a few thousand show (a broken month relation scored AUC 0.56
-        on 600 validation rows and 0.89 on 6,000 held-out rows); copying training rows would
-        score well here, but it is what the privacy gates measure after training. Sets
-        ``cfg.monitor_every``.
-        """
-        from synthpipe.evaluation.probe import FidelityProbe
-
-        rows = getattr(self, "_fit_frame", None)
-        if not getattr(self, "converge_", False) or rows is None:
-            return None
-        features, metadata, cond = rows
-        twin = torch.Generator().manual_seed(0)
-        twin.set_state(generator.get_state())
-        val_idx, train_idx = validation_split(n, cfg.val_fraction, twin)
-        if len(val_idx) < 25 or len(features) != n:
-            return None
-        extra = max(0, CHECK_ROWS - len(val_idx))
-        pick = torch.cat([val_idx, train_idx[torch.randperm(len(train_idx), generator=twin)
-                                             [:extra]]])
-        labels = cond[pick] if cond is not None else None
-        real = self._finish_frame(features.iloc[pick.numpy()].reset_index(drop=True), labels)
-        probe = FidelityProbe(real, metadata.subset(list(real.columns)), target=self.target_,
-                              seed=self.seed)
-        steps_per_epoch = max(1, math.ceil(len(train_idx) / max(1, min(cfg.batch_size,
-                                                                        len(train_idx)))))
-        cfg.monitor_every = max(1, round(CHECK_STEPS / steps_per_epoch))
-        m = CHECK_ROWS
-
-        def monitor(_: torch.nn.Module) -> dict:
-            check_labels = None
-            if self.target_ is not None:
-                prior = torch.tensor(self.class_prior_, dtype=torch.float64)
-                check_labels = torch.multinomial(
-                    prior, m, replacement=True,
-                    generator=torch.Generator().manual_seed(self.seed + 17))
-            gen = torch.Generator(device=self.device_).manual_seed(self.seed + 17)
-            x = self.generate_encoded(m, check_labels, gen)
-            frame = self.constraints_.inverse_transform(self.transformer_.inverse_transform(x),
-                                                        self.dtypes_)
-            return probe(self._finish_frame(frame, check_labels)).to_dict()
-
-        return monitor
+        return build_monitor(self, cfg, n, generator)
 
     def _train(self, model: torch.nn.Module, loss_fn: Callable[..., torch.Tensor],
                x: torch.Tensor, cond: torch.Tensor | None,

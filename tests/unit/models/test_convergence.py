@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import pytest
 
-from synthpipe.models import create_model
-from synthpipe.models.base import CHECK_STEPS
+from synthpipe.models import base, create_model
+from synthpipe.models._converge import CHECK_STEPS
+
+
+@pytest.fixture
+def converge_small(monkeypatch):
+    """Let the 1,000-row test table converge (the product keeps small tables fixed)."""
+    monkeypatch.setattr(base, "CONVERGE_MIN_ROWS", 0)
+
+
+def test_a_small_table_keeps_the_fixed_default_budget(known_frame, known_metadata):
+    assert len(known_frame) < base.CONVERGE_MIN_ROWS
+    model = create_model("argn", hidden_dims=(16,), seed=0, patience=None)
+    model.fit(known_frame.head(300), known_metadata, target="y")
+    assert model.training_["budget"] == "fixed"
+    assert model.training_["epochs_run"] == model.default_epochs(300)
 
 
 def test_the_default_budget_checks_fidelity_and_records_why_it_stopped(known_frame,
-                                                                        known_metadata):
+                                                                        known_metadata,
+                                                                        converge_small):
     model = create_model("argn", hidden_dims=(64,), seed=0, batch_size=100)
     model.fit(known_frame, known_metadata, target="y")
     record = model.training_
@@ -35,7 +50,8 @@ def test_a_fixed_epoch_budget_trains_exactly_that_long(known_frame, known_metada
 
 
 def test_the_time_budget_stops_training_and_keeps_the_best_checked_weights(known_frame,
-                                                                          known_metadata):
+                                                                          known_metadata,
+                                                                          converge_small):
     model = create_model("tabddpm", hidden=(32, 32), num_timesteps=50, sample_steps=5,
                          seed=0, batch_size=64)
     model.fit(known_frame, known_metadata, target="y", time_budget=2.0)

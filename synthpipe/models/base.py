@@ -67,6 +67,10 @@ CONVERGE_FACTOR = 5
 CONVERGE_MIN_ROWS = 5_000
 
 
+#: Model name -> class, filled as the model classes are defined (see Synthesizer.load).
+_SAVED_KINDS: dict[str, type[Synthesizer]] = {}
+
+
 def _native(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
@@ -89,6 +93,13 @@ class Synthesizer:
     _transformer_param_names: ClassVar[tuple[str, ...]] = (
         "numerical", "max_categories", "rare_min_count",
     )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Saved models name their class; load() finds it here, so the base class never
+        # imports the registry (which imports every model, and so the base).
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            _SAVED_KINDS[cls.name] = cls
 
     def __init__(self, *, epochs: int | None = None, batch_size: int | None = None,
                  device: str = "auto", seed: int = 0, **model_params: Any) -> None:
@@ -540,8 +551,6 @@ class Synthesizer:
         Raises:
             ModelError: Missing or foreign files, or a model of another class.
         """
-        from synthpipe.models.registry import get_model
-
         path = Path(path)
         cfg_file, weights_file = path / "config.json", path / "weights.pt"
         if not cfg_file.is_file() or not weights_file.is_file():
@@ -554,7 +563,10 @@ class Synthesizer:
             raise ModelError(f"{cfg_file} is not valid JSON: {exc}") from exc
         if config.get("format") != _FORMAT or config.get("version") != _FORMAT_VERSION:
             raise ModelError(f"{path} was not written by this synthpipe version's save()")
-        klass = get_model(config["model"])
+        klass = _SAVED_KINDS.get(str(config.get("model")))
+        if klass is None:
+            raise ModelError(f"{path} holds an unknown model {config.get('model')!r}",
+                             hint=f"known models: {', '.join(sorted(_SAVED_KINDS))}")
         if cls is not Synthesizer and not issubclass(klass, cls):
             raise ModelError(f"{path} holds a {config['model']!r} model, not {cls.name!r}",
                              hint="load it with Synthesizer.load")

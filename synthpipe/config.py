@@ -95,7 +95,7 @@ class Approval(str, Enum):
 
 
 #: Candidates tried by ``--model auto`` when the config names none.
-AUTO_CANDIDATES = ("tvae", "tabddpm", "flow")
+AUTO_CANDIDATES = ("tvae", "tabddpm", "flow", "argn")
 
 
 class ModelConfig(_Strict):

@@ -116,3 +116,29 @@ def test_pseudonymize_without_key_refuses(cli, tmp_path, monkeypatch):
     cfg.write_text("pii:\n  policies: {email: pseudonymize}\n")
     result, out = _run(cli, tmp_path, p, "--config", cfg)
     _assert_clean_failure(result, out, "SYNTHPIPE_PII_KEY")
+
+
+def test_out_is_an_existing_file(cli, tmp_path):
+    p = tmp_path / "t.parquet"
+    _frame().to_parquet(p)
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder")
+    result = cli("run", "--table", p, "--epochs", "1", "--out", taken)
+    _assert_clean_failure(result, tmp_path / "nothing", str(taken), "is a file", "--out")
+    assert taken.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("out", ["/proc/x/run", "/proc/run"])
+def test_out_cannot_be_written_fails_before_training(cli, tmp_path, out):
+    p = tmp_path / "t.parquet"
+    _frame().to_parquet(p)
+    result = cli("run", "--table", p, "--epochs", "1", "--out", out)
+    _assert_clean_failure(result, tmp_path / "nothing", out, "cannot be written", "--out")
+    assert "training" not in result.output and "sampling" not in result.output
+
+
+def test_missing_metadata_file(cli, tmp_path):
+    p = tmp_path / "t.parquet"
+    _frame().to_parquet(p)
+    result, out = _run(cli, tmp_path, p, "--metadata", tmp_path / "kinds.yaml")
+    _assert_clean_failure(result, out, "kinds.yaml", "does not exist")

@@ -1,7 +1,8 @@
 """Reading tables, writing outputs atomically, hashing inputs.
 
 Nothing is guessed silently: CSV missing markers are explicit (``na_values``), dates are parsed
-only when nearly every value is a date, and every failure names the file and the fix.
+only when nearly every value is a date, infinite numbers and numbers beyond the float32 range
+are refused (not read as missing, not modelled), and every failure names the file and the fix.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from synthpipe.errors import InputError
@@ -89,7 +91,8 @@ def read_table(
         The table.
 
     Raises:
-        InputError: Missing, unreadable or empty file, or an unsupported format.
+        InputError: Missing, unreadable or empty file, an unsupported format, or numbers that
+            cannot be modelled (infinite, or beyond the float32 range), named by column and row.
     """
     p = Path(path)
     suffix = _table_format(p)
@@ -140,6 +143,8 @@ def _read_csv(p: Path, suffix: str, na_values: list[str] | tuple[str, ...],
     options = dict(sep=sep, encoding=encoding, keep_default_na=False,
                    na_values=list(na_values), low_memory=False, skipinitialspace=True)
     df = pd.read_csv(p, decimal=decimal, **options)
+    _refuse_unusable_numbers(
+        df, p, raw=lambda i: pd.read_csv(p, usecols=[i], dtype=str, **options).iloc[:, 0])
     return _codes_as_text(p, df, options)
 
 
@@ -294,7 +299,85 @@ def _read_parquet(p: Path) -> pd.DataFrame:
     df = table.to_pandas(date_as_object=False)
     if not isinstance(df.index, pd.RangeIndex) or df.index.name is not None:
         df = df.reset_index()
+    _refuse_unusable_numbers(df, p)
     return df
+
+
+#: The largest float32. The encoded tables and the privacy distances are float32, and
+#: statistics of values near float64's limit overflow (a range of +-1e308 is infinite).
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+_ROWS_NAMED = 5
+
+
+def _row_list(mask: np.ndarray) -> str:
+    """``row 4`` / ``rows 4, 11, 20, ...``: the first few 1-based row numbers of ``mask``."""
+    rows = np.flatnonzero(mask) + 1
+    shown = ", ".join(str(r) for r in rows[:_ROWS_NAMED])
+    more = ", ..." if len(rows) > _ROWS_NAMED else ""
+    return f"{'row' if len(rows) == 1 else 'rows'} {shown}{more}"
+
+
+def _count(mask: np.ndarray, noun: str) -> str:
+    n = int(mask.sum())
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _refuse_unusable_numbers(df: pd.DataFrame, p: Path,
+                             raw: Callable[[int], pd.Series] | None = None) -> None:
+    """Refuse infinite numbers and numbers beyond the float32 range, naming where they are.
+
+    Both used to be accepted: an infinity was taken for a missing value by the encoders (the
+    output column came out half empty) and broke the evaluation's histograms; a number like
+    ``1e308`` overflowed every statistic and its real value was copied out (the quantile map
+    decodes its ends to the real extremes). Neither is a value anyone means: they are
+    spreadsheet or export artefacts, sentinels and errors, so the owner decides what they stand
+    for.
+
+    Args:
+        df: The table as read.
+        p: Its path (for the message).
+        raw: For a CSV, the text of column ``i`` as written, so the hint can name the exact
+            spellings to pass as ``--na-values``.
+
+    Raises:
+        InputError: Naming each column, how many values, their first row numbers (data rows
+            counted from 1) and the fix.
+    """
+    problems: list[str] = []
+    hints: list[str] = []
+    spellings: list[str] = []
+    for i, c in enumerate(df.columns):
+        s = df.iloc[:, i]
+        if not pd.api.types.is_float_dtype(s):
+            continue
+        v = s.to_numpy(dtype="float64", na_value=np.nan)
+        infinite = np.isinf(v)
+        with np.errstate(invalid="ignore"):
+            huge = np.isfinite(v) & (np.abs(v) > FLOAT32_MAX)
+        if infinite.any():
+            problems.append(f"column {str(c)!r} holds {_count(infinite, 'infinite number')} "
+                            f"({_row_list(infinite)})")
+            if raw is not None:
+                texts = raw(i).to_numpy(dtype=object)[infinite]
+                spellings.extend(str(t).strip() for t in texts)
+        if huge.any():
+            problems.append(f"column {str(c)!r} holds {_count(huge, 'number')} beyond "
+                            f"±{FLOAT32_MAX:.2g}".replace("e+", "e")
+                            + f", outside the float32 range synthpipe's models compute in "
+                            f"({_row_list(huge)})")
+    if not problems:
+        return
+    if any("infinite" in m for m in problems):
+        if raw is not None:
+            flags = " ".join(f"--na-values={t}" for t in dict.fromkeys(spellings))
+            hints.append(f"make those cells empty, or read them as missing with {flags}")
+        else:
+            hints.append("write the infinite values as nulls (missing values) or drop those rows")
+    if any("float32" in m for m in problems):
+        hints.append("numbers that large are usually sentinels or errors: make those cells "
+                     "empty (missing), or rescale the column (e.g. to thousands, or a log scale)")
+    raise InputError(f"input table {p} holds numbers synthpipe cannot model: "
+                     + "; ".join(problems), hint="; ".join(hints))
 
 
 def _drop_empty_unnamed(df: pd.DataFrame) -> pd.DataFrame:

@@ -28,7 +28,7 @@ from synthpipe.pipeline.candidates import (
 from synthpipe.pipeline.manifest import RECORDED_PACKAGES, build_manifest, package_versions
 from synthpipe.pipeline.plan import RunPlan, chunk_plan, make_plan
 from synthpipe.pipeline.publish import RunResult, build_report, default_out_dir, publish
-from synthpipe.pipeline.run import DirectRunner, StepRunner, run_pipeline
+from synthpipe.pipeline.run import DirectRunner, StepRunner, preflight, run_pipeline
 from synthpipe.pipeline.steps.assess import (
     column_profiles,
     downstream,
@@ -87,6 +87,7 @@ __all__ = [
     "model_columns",
     "model_params",
     "package_versions",
+    "preflight",
     "protect",
     "publish",
     "run_pipeline",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from synthpipe.config import RunConfig
-from synthpipe.errors import InputError
+from synthpipe.errors import ConfigError, InputError
 from synthpipe.io import atomic_path, sha256_file, write_json, write_table
 
 
@@ -49,8 +51,14 @@ def check_out_dir(out_dir: Path) -> None:
     """Refuse to write into a folder that holds something: a run never overwrites another.
 
     Raises:
+        ConfigError: ``out_dir`` is an existing file.
         InputError: ``out_dir`` exists and is not empty.
     """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(
+            f"output folder {out_dir} is a file",
+            hint="pass --out a folder path that does not exist yet (or an empty folder)",
+        )
     if out_dir.exists() and any(out_dir.iterdir()):
         raise InputError(
             f"output folder {out_dir} already exists and is not empty",
@@ -58,16 +66,69 @@ def check_out_dir(out_dir: Path) -> None:
         )
 
 
-def out_dir_for(cfg: RunConfig) -> Path:
-    """The run folder of ``cfg`` (``cfg.out`` or :func:`default_out_dir`), checked to be free.
+def check_writable(folder: Path, what: str, hint: str) -> None:
+    """Create ``folder`` (and its missing parents) and a temporary file in it, then remove
+    everything this created.
 
-    Checked before any work, so a run does not train for minutes to fail at the end.
+    A real attempt, not ``os.access``: permission bits say nothing for root, and neither for a
+    read-only mount, ``/proc`` or a path under a file.
+
+    Args:
+        folder: The folder that must be writable.
+        what: How the error names it ("output folder /x/run").
+        hint: The fix the error suggests.
 
     Raises:
+        ConfigError: The folder cannot be created or written, naming the reason.
+    """
+    folder = Path(folder)
+    missing: list[Path] = []
+    p = folder
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    if not p.is_dir():
+        raise ConfigError(f"{what} cannot be created: {p} is not a folder", hint=hint)
+    created: list[Path] = []
+    try:
+        for d in reversed(missing):
+            d.mkdir()
+            created.append(d)
+        fd, probe = tempfile.mkstemp(prefix=".synthpipe-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise ConfigError(f"{what} cannot be written: {reason}{where}", hint=hint) from None
+    finally:
+        for d in reversed(created):
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+
+
+def out_dir_for(cfg: RunConfig) -> Path:
+    """The run folder of ``cfg`` (``cfg.out`` or :func:`default_out_dir`), checked to be free
+    and its parent to be writable.
+
+    Checked before any work, so a run does not train for minutes to fail at the end. The parent
+    is what publishing writes into (the temporary run folder renamed into place, the parts of
+    a large output), so that is the folder probed.
+
+    Raises:
+        ConfigError: The path is a file, or its parent cannot be created or written.
         InputError: The folder exists and is not empty.
     """
     out_dir = Path(cfg.out) if cfg.out else default_out_dir(cfg)
     check_out_dir(out_dir)
+    option = "--out" if cfg.out else "runs_dir (or --out)"
+    check_writable(
+        out_dir.parent, f"output folder {out_dir}",
+        hint=f"pass {option} a folder in a place you can write to (its parent folder must "
+             "exist or be creatable)",
+    )
     return out_dir
 
 

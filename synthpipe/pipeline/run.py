@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
@@ -26,10 +27,15 @@ from synthpipe.pipeline.manifest import build_manifest
 from synthpipe.pipeline.plan import RunPlan, make_plan
 from synthpipe.pipeline.publish import RunResult, build_report, out_dir_for, publish
 from synthpipe.pipeline.steps.assess import column_profiles, downstream
-from synthpipe.pipeline.steps.input import ingest, validate_input
+from synthpipe.pipeline.steps.input import check_input_paths, ingest, validate_input
 from synthpipe.pipeline.steps.protect import Protected, protect, split
 from synthpipe.pipeline.steps.sample import augment, sample_all_chunks
-from synthpipe.pipeline.steps.train import ProgressFn, check_models, load_model
+from synthpipe.pipeline.steps.train import (
+    ProgressFn,
+    check_cache_dir,
+    check_models,
+    load_model,
+)
 
 
 class StepRunner(Protocol):
@@ -74,6 +80,27 @@ class _TimedRunner:
         return result
 
 
+def preflight(cfg: RunConfig) -> Path:
+    """Every check that needs no data, before any work: paths, then models.
+
+    The input table must be readable, the metadata file and the expectation suite valid, the
+    model cache (when on) and the run folder's parent writable, the run folder free, and every
+    candidate model constructible. A caller may run it before starting an orchestrator, so a
+    bad path fails in a second, not after a server start or a training.
+
+    Returns:
+        The run folder.
+
+    Raises:
+        SynthpipeError: The first problem found, naming the path or option and the fix.
+    """
+    out_dir = out_dir_for(cfg)
+    check_input_paths(cfg)
+    check_cache_dir(cfg)
+    check_models(cfg)
+    return out_dir
+
+
 def run_pipeline(
     cfg: RunConfig,
     progress: ProgressFn | None = None,
@@ -102,8 +129,7 @@ def run_pipeline(
     runner = runner or DirectRunner()
     steps = _TimedRunner(runner)
     started = datetime.now(UTC)
-    out_dir = out_dir_for(cfg)
-    check_models(cfg)
+    out_dir = preflight(cfg)
     ing = steps.run("ingest", ingest, cfg)
     contract = steps.run("validate_input", validate_input, ing.df, cfg)
     prot = steps.run("protect", protect, ing.df, ing.metadata, cfg)
@@ -181,4 +207,4 @@ def _assess_best(
     return output, assessed
 
 
-__all__ = ["DirectRunner", "RunResult", "StepRunner", "run_pipeline"]
+__all__ = ["DirectRunner", "RunResult", "StepRunner", "preflight", "run_pipeline"]

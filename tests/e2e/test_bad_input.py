@@ -116,3 +116,50 @@ def test_pseudonymize_without_key_refuses(cli, tmp_path, monkeypatch):
     cfg.write_text("pii:\n  policies: {email: pseudonymize}\n")
     result, out = _run(cli, tmp_path, p, "--config", cfg)
     _assert_clean_failure(result, out, "SYNTHPIPE_PII_KEY")
+
+
+def test_out_is_an_existing_file(cli, tmp_path):
+    p = tmp_path / "t.parquet"
+    _frame().to_parquet(p)
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder")
+    result = cli("run", "--table", p, "--epochs", "1", "--out", taken)
+    _assert_clean_failure(result, tmp_path / "nothing", str(taken), "is a file", "--out")
+    assert taken.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("out", ["/proc/x/run", "/proc/run"])
+def test_out_cannot_be_written_fails_before_training(cli, tmp_path, out):
+    p = tmp_path / "t.parquet"
+    _frame().to_parquet(p)
+    result = cli("run", "--table", p, "--epochs", "1", "--out", out)
+    _assert_clean_failure(result, tmp_path / "nothing", out, "cannot be written", "--out")
+    assert "training" not in result.output and "sampling" not in result.output
+
+
+def test_missing_metadata_file(cli, tmp_path):
+    p = tmp_path / "t.parquet"
+    _frame().to_parquet(p)
+    result, out = _run(cli, tmp_path, p, "--metadata", tmp_path / "kinds.yaml")
+    _assert_clean_failure(result, out, "kinds.yaml", "does not exist")
+
+
+def test_infinite_numbers_are_refused_with_the_fix(cli, tmp_path):
+    df = _frame().astype({"x": object})
+    df.loc[[3, 10], "x"] = ["inf", "-inf"]
+    p = tmp_path / "t.csv"
+    df.to_csv(p, index=False)
+    result, out = _run(cli, tmp_path, p)
+    _assert_clean_failure(result, out, "column 'x'", "2 infinite numbers", "rows 4, 11",
+                          "--na-values=inf --na-values=-inf")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_numbers_beyond_float32_are_refused_with_the_reason(cli, tmp_path, suffix):
+    df = _frame()
+    df.loc[[20, 30], "x"] = [1e308, -1e308]
+    p = tmp_path / f"t{suffix}"
+    df.to_csv(p, index=False) if suffix == ".csv" else df.to_parquet(p)
+    result, out = _run(cli, tmp_path, p)
+    _assert_clean_failure(result, out, "column 'x'", "2 numbers beyond", "float32",
+                          "rows 21, 31")

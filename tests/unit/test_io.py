@@ -259,3 +259,45 @@ def test_a_parquet_dataset_folder_is_one_table(tmp_path):
     with pytest.raises(InputError, match="directory without parquet files") as err:
         read_table(empty)
     assert "folder of parquet parts" in err.value.hint
+
+
+def test_csv_infinities_are_refused_naming_column_count_rows_and_spellings(tmp_path):
+    p = tmp_path / "t.csv"
+    rows = [f"{i},{v},a" for i, v in enumerate(["1.5", "inf", "2", "-inf", "Infinity", "3"])]
+    p.write_text("id,x,c\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InputError) as err:
+        read_table(p)
+    msg, hint = err.value.message, err.value.hint
+    assert "column 'x'" in msg and "3 infinite numbers" in msg and "rows 2, 4, 5" in msg
+    assert "--na-values=inf --na-values=-inf --na-values=Infinity" in hint
+    # The hint's fix works: those spellings are read as missing.
+    back = read_table(p, na_values=["", "?", "inf", "-inf", "Infinity"])
+    assert back["x"].isna().tolist() == [False, True, False, True, True, False]
+
+
+def test_parquet_infinities_are_refused(tmp_path):
+    p = tmp_path / "t.parquet"
+    pd.DataFrame({"x": [1.0, float("-inf"), 2.0], "y": [0.5, 0.1, float("inf")]}).to_parquet(p)
+    with pytest.raises(InputError) as err:
+        read_table(p)
+    assert "column 'x'" in err.value.message and "column 'y'" in err.value.message
+    assert "(row 2)" in err.value.message and "(row 3)" in err.value.message
+    assert "missing" in err.value.hint
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_numbers_beyond_the_float32_range_are_refused_with_the_reason(tmp_path, suffix):
+    df = pd.DataFrame({"x": [1.0, 1e308, 2.0, -1e39, 3e38]})
+    p = tmp_path / f"t{suffix}"
+    df.to_csv(p, index=False) if suffix == ".csv" else df.to_parquet(p)
+    with pytest.raises(InputError) as err:
+        read_table(p)
+    assert "column 'x'" in err.value.message and "2 numbers" in err.value.message
+    assert "rows 2, 4" in err.value.message and "float32" in err.value.message
+    assert "empty" in err.value.hint
+
+
+def test_finite_numbers_within_float32_are_read(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("x\n1e38\n-3e38\n5\n")
+    assert read_table(p)["x"].tolist() == [1e38, -3e38, 5.0]

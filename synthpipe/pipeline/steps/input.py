@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from synthpipe.config import RunConfig
-from synthpipe.errors import InputError
+from synthpipe.errors import ConfigError, InputError
 from synthpipe.io import read_table, sha256_table
 from synthpipe.metadata import ColumnKind, TableMetadata, detect_metadata, load_overrides
 
@@ -24,6 +25,48 @@ class Ingested:
     path: str
     sha256: str
     metadata: TableMetadata
+
+
+def check_input_paths(cfg: RunConfig) -> None:
+    """Check the files a run reads before any of them is read in full.
+
+    The table must exist and be readable; the metadata file and the expectation suite are
+    read and parsed here already (they are small), so a typo in either fails at once, not
+    after a large table has been read.
+
+    Raises:
+        InputError: The table is missing or unreadable.
+        ConfigError: The metadata file or the suite is missing, unreadable or invalid.
+    """
+    table = Path(cfg.table)
+    if not table.exists():
+        raise InputError(f"input table {table} does not exist", hint="check the --table path")
+    try:
+        if table.is_dir():
+            os.listdir(table)
+        else:
+            with open(table, "rb") as f:
+                f.read(1)
+    except OSError as exc:
+        raise InputError(f"input table {table} cannot be read: {exc.strerror}",
+                         hint="check the file's permissions, or copy it somewhere readable"
+                         ) from None
+    for path, what, option in ((cfg.metadata, "metadata file", "--metadata"),
+                               (cfg.expectations, "expectation suite", "--expectations")):
+        if path is None or not Path(path).is_file():
+            continue  # a missing one is reported by its loader (a suite may be a bundled name)
+        try:
+            with open(path, "rb") as f:
+                f.read(1)
+        except OSError as exc:
+            raise ConfigError(f"{what} {path} cannot be read: {exc.strerror}",
+                              hint=f"check the {option} file's permissions") from None
+    if cfg.metadata is not None:
+        load_overrides(cfg.metadata)
+    if cfg.expectations is not None:
+        from synthpipe import validation
+
+        validation.load_suite(cfg.expectations)
 
 
 def ingest(cfg: RunConfig) -> Ingested:

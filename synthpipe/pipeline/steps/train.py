@@ -113,6 +113,25 @@ def check_models(cfg: RunConfig) -> None:
         create_model(name, **model_params(cfg, name))
 
 
+def check_cache_dir(cfg: RunConfig) -> None:
+    """With the model cache on, its folder must be writable: a model is saved there only after
+    training, too late to find out.
+
+    Raises:
+        ConfigError: The cache folder cannot be created or written.
+    """
+    if not cfg.cache:
+        return
+    from synthpipe.pipeline.publish import check_writable
+
+    folder = cfg.resolved_cache_dir()
+    check_writable(
+        folder, f"model cache {folder}",
+        hint="set cache_dir (or SYNTHPIPE_CACHE_DIR) to a folder you can write to, "
+             "or run with --no-cache",
+    )
+
+
 def train_model(
     train: pd.DataFrame,
     metadata: TableMetadata,

@@ -1,11 +1,13 @@
-"""The run folder: never written over another run's."""
+"""The run folder: never written over another run's, and checked writable before any work."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
 from synthpipe.config import SAMPLE_TABLE, load_config
-from synthpipe.errors import InputError
+from synthpipe.errors import ConfigError, InputError
 from synthpipe.pipeline.publish import default_out_dir, out_dir_for
 
 
@@ -30,3 +32,46 @@ def test_without_out_the_folder_is_named_after_the_table_under_runs_dir(tmp_path
     assert path.parent == tmp_path
     assert path.name.startswith(f"{SAMPLE_TABLE.stem}-") and path.name.endswith("Z")
     assert out_dir_for(cfg).parent == tmp_path
+
+
+def test_an_out_path_that_is_a_file_is_refused(tmp_path):
+    (tmp_path / "taken").write_text("x")
+    with pytest.raises(ConfigError, match="is a file") as err:
+        out_dir_for(load_config(None, table=SAMPLE_TABLE, out=tmp_path / "taken"))
+    assert str(tmp_path / "taken") in err.value.message and "--out" in err.value.hint
+
+
+@pytest.mark.parametrize("out", ["/proc/x/run", "/proc/run"])
+def test_an_out_folder_that_cannot_be_created_is_refused(out):
+    with pytest.raises(ConfigError, match="cannot be written") as err:
+        out_dir_for(load_config(None, table=SAMPLE_TABLE, out=out))
+    assert out in err.value.message and "--out" in err.value.hint
+
+
+def test_an_out_folder_under_a_file_is_refused(tmp_path):
+    (tmp_path / "plain").write_text("x")
+    with pytest.raises(ConfigError, match="not a folder"):
+        out_dir_for(load_config(None, table=SAMPLE_TABLE, out=tmp_path / "plain" / "run"))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_an_out_folder_under_a_read_only_folder_is_refused(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        with pytest.raises(ConfigError, match="cannot be written"):
+            out_dir_for(load_config(None, table=SAMPLE_TABLE, out=locked / "a" / "run"))
+    finally:
+        locked.chmod(0o755)
+
+
+def test_checking_the_out_folder_leaves_nothing_behind(tmp_path):
+    out = tmp_path / "a" / "b" / "run"
+    assert out_dir_for(load_config(None, table=SAMPLE_TABLE, out=out)) == out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unwritable_runs_dir_is_refused():
+    with pytest.raises(ConfigError, match="cannot be written"):
+        out_dir_for(load_config(None, table=SAMPLE_TABLE, runs_dir="/proc/runs"))

@@ -140,6 +140,10 @@ def _read_csv(p: Path, suffix: str, na_values: list[str] | tuple[str, ...],
     decimal = "," if sep == ";" else "."
     if sep != ",":
         logger.info("%s: delimiter %r, decimal mark %r", p.name, sep, decimal)
+    # The header as written: pandas renames a repeated name (age, age -> age, age.1) silently.
+    header = pd.read_csv(p, header=None, nrows=1, dtype=str, na_filter=False, sep=sep,
+                         encoding=encoding, skipinitialspace=True)
+    _refuse_duplicate_names([str(v) for v in header.iloc[0]], p)
     options = dict(sep=sep, encoding=encoding, keep_default_na=False,
                    na_values=list(na_values), low_memory=False, skipinitialspace=True)
     df = pd.read_csv(p, decimal=decimal, **options)
@@ -289,6 +293,7 @@ def _read_parquet(p: Path) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    _refuse_duplicate_names(pq.read_schema(_dataset_parts(p)[0] if p.is_dir() else p).names, p)
     table = pq.read_table(p)
     decimals = [f.name for f in table.schema if pa.types.is_decimal(f.type)]
     for name in decimals:
@@ -378,6 +383,32 @@ def _refuse_unusable_numbers(df: pd.DataFrame, p: Path,
                      "empty (missing), or rescale the column (e.g. to thousands, or a log scale)")
     raise InputError(f"input table {p} holds numbers synthpipe cannot model: "
                      + "; ".join(problems), hint="; ".join(hints))
+
+
+def _refuse_duplicate_names(names: list[str], p: Path) -> None:
+    """Refuse a table in which two columns share a name, naming each name and its positions.
+
+    pandas would keep the first and rename the others (``age.1``); the renamed column then
+    passes for a column of its own, with none of the care its real name would get (policy
+    numbers under a second ``age`` header were modelled and copied out).
+
+    Raises:
+        InputError: Some non-empty name occurs more than once (positions counted from 1).
+    """
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(names, start=1):
+        if name.strip():  # empty names are the unnamed columns pandas numbers itself
+            positions.setdefault(name, []).append(i)
+    dup = {n: pos for n, pos in positions.items() if len(pos) > 1}
+    if not dup:
+        return
+    listed = "; ".join(f"{n!r} (columns {', '.join(map(str, pos))})" for n, pos in dup.items())
+    first = next(iter(dup))
+    raise InputError(
+        f"input table {p} has duplicated column names: {listed}",
+        hint=f"rename them so every column has its own name (reading on would have renamed "
+             f"the second {first!r} to {first + '.1'!r} silently)",
+    )
 
 
 def _drop_empty_unnamed(df: pd.DataFrame) -> pd.DataFrame:

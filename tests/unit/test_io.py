@@ -301,3 +301,39 @@ def test_finite_numbers_within_float32_are_read(tmp_path):
     p = tmp_path / "t.csv"
     p.write_text("x\n1e38\n-3e38\n5\n")
     assert read_table(p)["x"].tolist() == [1e38, -3e38, 5.0]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".tsv"])
+def test_a_duplicated_csv_header_is_refused_with_names_and_positions(tmp_path, suffix):
+    sep = "\t" if suffix == ".tsv" else ","
+    p = tmp_path / f"t{suffix}"
+    text = sep.join(["age", "x", "age", "policy", "x", "age"]) + "\n" + sep.join("123456") + "\n"
+    if suffix.endswith(".gz"):
+        import gzip
+
+        p.write_bytes(gzip.compress(text.encode()))
+    else:
+        p.write_text(text)
+    with pytest.raises(InputError) as err:
+        read_table(p)
+    assert "'age' (columns 1, 3, 6)" in err.value.message
+    assert "'x' (columns 2, 5)" in err.value.message
+    assert "age.1" in err.value.hint and "rename" in err.value.hint
+
+
+def test_a_csv_column_really_named_like_a_pandas_rename_is_read(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("age,age.1\n1,2\n")
+    assert list(read_table(p).columns) == ["age", "age.1"]
+
+
+def test_duplicated_parquet_column_names_are_refused_with_positions(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    p = tmp_path / "t.parquet"
+    arrays = [pa.array([1, 2]), pa.array(["a", "b"]), pa.array([3, 4])]
+    pq.write_table(pa.Table.from_arrays(arrays, names=["x", "y", "x"]), p)
+    with pytest.raises(InputError) as err:
+        read_table(p)
+    assert "'x' (columns 1, 3)" in err.value.message and "rename" in err.value.hint

@@ -82,8 +82,10 @@ def read_table(
 
     Args:
         path: ``.parquet``/``.pq`` or ``.csv``/``.tsv``/``.txt`` file; the text files may be
-            compressed (``claims.csv.gz``, ``.bz2``, ``.xz``, ``.zip`` with one member). A
-            folder of parquet files is read as one partitioned dataset.
+            compressed (gzip, bz2, xz, or a zip with one member). Compression and parquet are
+            recognised by the file's first bytes, whatever its name (a gzip file named
+            ``.csv`` is read); the name only says what a compressed file holds. A folder of
+            parquet files is read as one partitioned dataset.
         na_values: Strings read as missing in CSV files.
         encoding: Text encoding of a CSV file.
 
@@ -95,13 +97,13 @@ def read_table(
             cannot be modelled (infinite, or beyond the float32 range), named by column and row.
     """
     p = Path(path)
-    suffix = _table_format(p)
+    suffix, compression = _table_format(p)
     with _read_errors(p, suffix, encoding):
         if suffix in (".parquet", ".pq"):
             df = _read_parquet(p)
         elif suffix in (".csv", ".tsv", ".txt"):
-            df = _read_csv(p, suffix, na_values, encoding)
-        elif suffix in (".xlsx", ".xls", ".xlsm", ".ods"):
+            df = _read_csv(p, suffix, na_values, encoding, compression)
+        elif suffix in _WORKBOOKS:
             raise InputError(
                 f"input table {p} is a spreadsheet workbook",
                 hint="export the sheet as CSV (UTF-8) or parquet and pass that file",
@@ -118,8 +120,22 @@ def read_table(
     return parse_date_columns(df)
 
 
-def _table_format(p: Path) -> str:
-    """The format suffix a table is read by (``claims.csv.gz`` is a CSV; a folder, parquet)."""
+def _table_format(p: Path) -> tuple[str, str | None]:
+    """The format a table is read by, and its compression, from its first bytes.
+
+    The content decides, not the name: a gzip file named ``claims.csv`` is a compressed CSV,
+    a parquet file named ``.csv`` is parquet, a plain CSV named ``.csv.gz`` is plain. The name
+    only tells what a compressed file holds (``claims.csv.gz``: a CSV; no table suffix inside:
+    a CSV too) and what an unrecognised file should be.
+
+    Returns:
+        The suffix the table is read as (``.csv``, ``.parquet``...) and the compression
+        (``gzip``, ``bz2``, ``xz``, ``zip``) or None.
+
+    Raises:
+        InputError: Missing file, a folder without parquet files, a workbook, a compressed
+            parquet file, or text named ``.parquet``, each named for what it is.
+    """
     if not p.exists():
         raise InputError(f"input table {p} does not exist", hint="check the --table path")
     if p.is_dir():
@@ -127,21 +143,115 @@ def _table_format(p: Path) -> str:
             raise InputError(f"input table {p} is a directory without parquet files",
                              hint="point --table at a .parquet or .csv file, or at a folder "
                                   "of parquet parts (a partitioned dataset)")
-        return ".parquet"  # a partitioned dataset (Spark's output, synthpipe's large runs)
+        return ".parquet", None  # a partitioned dataset (Spark's output, synthpipe's own)
     suffix = p.suffix.lower()
-    if suffix in _COMPRESSIONS and len(p.suffixes) >= 2:
-        suffix = p.suffixes[-2].lower()  # claims.csv.gz is read as a CSV, decompressed
-    return suffix
+    named_compression = suffix in _COMPRESSIONS
+    if named_compression:
+        suffix = p.suffixes[-2].lower() if len(p.suffixes) >= 2 else ".csv"
+    try:
+        kind = _magic(p)
+    except OSError as exc:
+        raise InputError(f"input table {p} cannot be read: {exc.strerror}",
+                         hint="check the file's permissions") from None
+    if kind == "parquet":
+        if suffix not in (".parquet", ".pq"):
+            logger.info("%s is a parquet file (by its first bytes); read as parquet", p.name)
+        return ".parquet", None
+    if kind == "workbook" or (kind == "zip" and suffix in _WORKBOOKS):
+        return ".xlsx", None  # refused with the export hint
+    if kind in _MAGIC_COMPRESSIONS:
+        inner = _magic_inside(p, kind)
+        if inner == "parquet" or suffix in (".parquet", ".pq"):
+            raise InputError(
+                f"input table {p} is a {kind}-compressed parquet file",
+                hint=f"decompress it and pass the .parquet file (parquet compresses its "
+                     f"own columns; {kind} around it adds nothing)",
+            )
+        return (suffix if suffix in (".csv", ".tsv", ".txt") else ".csv"), kind
+    elif named_compression:
+        logger.info("%s is not compressed (by its first bytes); read as plain text", p.name)
+    elif suffix in (".parquet", ".pq") and _looks_like_text(p):
+        raise InputError(
+            f"input table {p} is not a parquet file: it starts with text",
+            hint="if it is a CSV export, rename it to .csv (or pass it under a .csv name)",
+        )
+    return suffix, None
+
+
+# First bytes of the formats a table arrives in, whatever its name says.
+_MAGIC = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bz2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"PK\x03\x04", "zip"),
+    (b"PK\x05\x06", "zip"),  # an empty archive
+    (b"PAR1", "parquet"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "workbook"),  # OLE2: a legacy .xls
+)
+_MAGIC_COMPRESSIONS = ("gzip", "bz2", "xz", "zip")
+_WORKBOOKS = (".xlsx", ".xls", ".xlsm", ".ods")
+
+
+def _magic(p: Path) -> str | None:
+    """What the first bytes of ``p`` say it is (see :data:`_MAGIC`); a zip holding a
+    spreadsheet (``xl/workbook.xml``, an OpenDocument ``mimetype``) is a ``workbook``."""
+    with open(p, "rb") as f:
+        head = f.read(8)
+    kind = next((k for magic, k in _MAGIC if head.startswith(magic)), None)
+    if kind == "zip":
+        try:
+            with zipfile.ZipFile(p) as zf:
+                names = set(zf.namelist())
+        except zipfile.BadZipFile:
+            return kind  # reported as a corrupt archive when read
+        if "xl/workbook.xml" in names or "content.xml" in names and "mimetype" in names:
+            return "workbook"
+    return kind
+
+
+def _open_compressed(p: Path, compression: str | None) -> Any:
+    """A binary stream of ``p``'s content, decompressed (a zip's first member)."""
+    if compression == "zip":
+        zf = zipfile.ZipFile(p)
+        return zf.open(zf.namelist()[0])
+    opener = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(compression or "", open)
+    return opener(p, "rb")
+
+
+def _magic_inside(p: Path, compression: str) -> str | None:
+    """What the decompressed content of ``p`` starts with (``parquet`` or None)."""
+    try:
+        with _open_compressed(p, compression) as f:
+            head = f.read(4)
+    except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError, IndexError):
+        return None  # a corrupt archive is reported when it is read
+    return "parquet" if head == b"PAR1" else None
+
+
+def _looks_like_text(p: Path) -> bool:
+    """Whether the first KiB of ``p`` is printable text (a CSV under a parquet name)."""
+    with open(p, "rb") as f:
+        head = f.read(1024)
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return bool(text) and all(ch.isprintable() or ch in "\r\n\t" for ch in text)
 
 
 def _read_csv(p: Path, suffix: str, na_values: list[str] | tuple[str, ...],
-              encoding: str) -> pd.DataFrame:
-    sep = "\t" if suffix == ".tsv" else _sniff_delimiter(p, encoding)
+              encoding: str, compression: str | None = None) -> pd.DataFrame:
+    sep = "\t" if suffix == ".tsv" else _sniff_delimiter(p, encoding, compression)
     decimal = "," if sep == ";" else "."
     if sep != ",":
         logger.info("%s: delimiter %r, decimal mark %r", p.name, sep, decimal)
+    # The header as written: pandas renames a repeated name (age, age -> age, age.1) silently.
+    header = pd.read_csv(p, header=None, nrows=1, dtype=str, na_filter=False, sep=sep,
+                         encoding=encoding, skipinitialspace=True, compression=compression)
+    _refuse_duplicate_names([str(v) for v in header.iloc[0]], p)
     options = dict(sep=sep, encoding=encoding, keep_default_na=False,
-                   na_values=list(na_values), low_memory=False, skipinitialspace=True)
+                   na_values=list(na_values), low_memory=False, skipinitialspace=True,
+                   compression=compression)
     df = pd.read_csv(p, decimal=decimal, **options)
     _refuse_unusable_numbers(
         df, p, raw=lambda i: pd.read_csv(p, usecols=[i], dtype=str, **options).iloc[:, 0])
@@ -194,27 +304,19 @@ def _checked_shape(df: pd.DataFrame, p: Path) -> pd.DataFrame:
 _DELIMITERS = (",", ";", "\t", "|")
 
 
-# Compressed CSVs pandas reads itself (compression inferred from the extension).
+# Suffixes of compressed files: the suffix before them says what is inside (claims.csv.gz).
 _COMPRESSIONS = (".gz", ".bz2", ".xz", ".zip")
 
 
-def _first_line(p: Path, encoding: str) -> str:
-    """The first line of a text file, decompressed if its extension says so."""
-    ext = p.suffix.lower()
-    if ext == ".zip":
-        with zipfile.ZipFile(p) as zf, zf.open(zf.namelist()[0]) as raw:
-            return io.TextIOWrapper(raw, encoding=encoding, newline="").readline(1 << 20)
-    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(ext)
-    if opener is not None:
-        with opener(p, "rt", encoding=encoding, newline="") as f:
-            return f.readline(1 << 20)
-    with open(p, encoding=encoding, newline="") as f:
-        return f.readline(1 << 20)
+def _first_line(p: Path, encoding: str, compression: str | None = None) -> str:
+    """The first line of a text file, decompressed when ``compression`` says so."""
+    with _open_compressed(p, compression) as raw:
+        return io.TextIOWrapper(raw, encoding=encoding, newline="").readline(1 << 20)
 
 
-def _sniff_delimiter(p: Path, encoding: str) -> str:
+def _sniff_delimiter(p: Path, encoding: str, compression: str | None = None) -> str:
     """The delimiter the header line of a CSV uses most (``,`` when none occurs)."""
-    header = _first_line(p, encoding)
+    header = _first_line(p, encoding, compression)
     counts = {d: header.count(d) for d in _DELIMITERS}
     best = max(_DELIMITERS, key=lambda d: counts[d])  # ties keep the earlier (",")
     return best if counts[best] > 0 else ","
@@ -289,6 +391,7 @@ def _read_parquet(p: Path) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    _refuse_duplicate_names(pq.read_schema(_dataset_parts(p)[0] if p.is_dir() else p).names, p)
     table = pq.read_table(p)
     decimals = [f.name for f in table.schema if pa.types.is_decimal(f.type)]
     for name in decimals:
@@ -378,6 +481,32 @@ def _refuse_unusable_numbers(df: pd.DataFrame, p: Path,
                      "empty (missing), or rescale the column (e.g. to thousands, or a log scale)")
     raise InputError(f"input table {p} holds numbers synthpipe cannot model: "
                      + "; ".join(problems), hint="; ".join(hints))
+
+
+def _refuse_duplicate_names(names: list[str], p: Path) -> None:
+    """Refuse a table in which two columns share a name, naming each name and its positions.
+
+    pandas would keep the first and rename the others (``age.1``); the renamed column then
+    passes for a column of its own, with none of the care its real name would get (policy
+    numbers under a second ``age`` header were modelled and copied out).
+
+    Raises:
+        InputError: Some non-empty name occurs more than once (positions counted from 1).
+    """
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(names, start=1):
+        if name.strip():  # empty names are the unnamed columns pandas numbers itself
+            positions.setdefault(name, []).append(i)
+    dup = {n: pos for n, pos in positions.items() if len(pos) > 1}
+    if not dup:
+        return
+    listed = "; ".join(f"{n!r} (columns {', '.join(map(str, pos))})" for n, pos in dup.items())
+    first = next(iter(dup))
+    raise InputError(
+        f"input table {p} has duplicated column names: {listed}",
+        hint=f"rename them so every column has its own name (reading on would have renamed "
+             f"the second {first!r} to {first + '.1'!r} silently)",
+    )
 
 
 def _drop_empty_unnamed(df: pd.DataFrame) -> pd.DataFrame:

@@ -163,3 +163,22 @@ def test_numbers_beyond_float32_are_refused_with_the_reason(cli, tmp_path, suffi
     result, out = _run(cli, tmp_path, p)
     _assert_clean_failure(result, out, "column 'x'", "2 numbers beyond", "float32",
                           "rows 21, 31")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_duplicated_column_names_are_refused(cli, tmp_path, suffix):
+    """A second 'age' column held policy numbers; read as 'age.1' it was modelled and copied."""
+    df = _frame()
+    df.insert(1, "age", np.arange(200) % 60 + 18)
+    df["age2"] = np.arange(500_000, 500_200)
+    p = tmp_path / f"t{suffix}"
+    if suffix == ".csv":
+        p.write_text(df.to_csv(index=False).replace("age2", "age", 1))
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        names = [("age" if c == "age2" else c) for c in df.columns]
+        pq.write_table(pa.Table.from_pandas(df, preserve_index=False).rename_columns(names), p)
+    result, out = _run(cli, tmp_path, p)
+    _assert_clean_failure(result, out, "duplicated column names", "'age' (columns 2, 5)")

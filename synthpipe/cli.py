@@ -326,6 +326,10 @@ def review(
         if not by:
             console.print("[bold red]error:[/] --by NAME is required to record a decision")
             raise typer.Exit(2)
+        if not (Path(run_dir) / "report.html").is_file():
+            from synthpipe.report import build_report
+
+            build_report(run_dir)
         entry = record_review(run_dir, "approve" if approve else "reject", by, comment)
     except SynthpipeError as exc:
         raise _fail(exc) from None

@@ -151,22 +151,22 @@ def chain_problems(entries: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
-def _current_report_sha(run_dir: Path, build: bool) -> str:
+def _current_report_sha(run_dir: Path) -> str:
+    # A decision binds the report the steward read: reviewing never builds one (the CLI builds
+    # a missing report before asking; building here would make review depend on the builder,
+    # which lists the reviews).
     report = run_dir / "report.html"
     if not report.is_file():
-        if not build:
-            raise InputError(f"{report} does not exist", hint="run `synthpipe report RUN_DIR`")
-        from synthpipe.report.build import build_report
-
-        build_report(run_dir)
+        raise InputError(f"{report} does not exist",
+                         hint="build it with `synthpipe report RUN_DIR` and read it first")
     return _sha256(report)
 
 
 def record_review(run_dir: str | Path, decision: str, by: str, comment: str = "") -> dict:
     """Append a reviewer's decision to the run's hash-chained review log.
 
-    The entry binds the decision to the report the reviewer read (its SHA-256; the report is
-    built first if the folder has none) and to the run's manifest. The log is opened in append
+    The entry binds the decision to the report the reviewer read (its SHA-256; a folder without
+    a report is refused) and to the run's manifest. The log is opened in append
     mode, locked against concurrent reviewers, and fsync'ed.
 
     Args:
@@ -196,7 +196,7 @@ def record_review(run_dir: str | Path, decision: str, by: str, comment: str = ""
     if not manifest.is_file():
         raise InputError(f"{run_dir} has no manifest.json: it is not a run folder",
                          hint="pass the folder a `synthpipe run` wrote")
-    report_sha = _current_report_sha(run_dir, build=True)
+    report_sha = _current_report_sha(run_dir)
     manifest_sha = _sha256(manifest)
     path = run_dir / REVIEW_LOG
     with open(path, "a+", encoding="utf-8", newline="\n") as f:

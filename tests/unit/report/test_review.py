@@ -16,7 +16,19 @@ from .fixtures.runs import make_run
 
 @pytest.fixture
 def run(tmp_path):
-    return make_run(tmp_path, "publishable")
+    folder = make_run(tmp_path, "publishable")
+    build_report(folder)  # a steward reviews a report that exists
+    return folder
+
+
+def test_a_review_without_a_report_is_refused_and_builds_nothing(tmp_path):
+    from synthpipe.errors import InputError
+
+    folder = make_run(tmp_path, "publishable")
+    (folder / "report.html").unlink(missing_ok=True)
+    with pytest.raises(InputError, match="report.html does not exist"):
+        record_review(folder, "approve", "Dana Steward")
+    assert not (folder / "report.html").exists()
 
 
 def _lines(run):
@@ -38,7 +50,7 @@ def test_approve_then_reject_chain_and_verify(run):
     assert first["prev_hash"] == GENESIS
     assert second["prev_hash"] == first["entry_hash"]
     assert first["entry_hash"] == entry_hash(first)
-    assert first["report_sha256"] == _sha(run / "report.html")  # built on demand
+    assert first["report_sha256"] == _sha(run / "report.html")
     assert first["manifest_sha256"] == _sha(run / "manifest.json")
     assert first["timestamp"].endswith("+00:00")
     stored = [json.loads(line) for line in _lines(run)]

@@ -579,11 +579,15 @@ def _value_rules(col: str, s: pd.Series, meta: Any, min_label_count: int = 0,
 
     A categorical value set leaves out labels seen fewer than ``min_label_count`` times and
     admits the merged-label placeholder, except in the target (its classes are sampled as
-    they are, never merged). A ``generated`` column gets no value set."""
+    they are, never merged). A ``generated`` column gets no value set and no range."""
     kind = meta.kind
     non_null = s.dropna()
     out = []
-    if kind == ColumnKind.NUMERICAL and pd.api.types.is_numeric_dtype(s.dtype) \
+    if generated:
+        # Filled with fresh fakes for the output: the protect step's fakes set no range the
+        # output's must keep (a fresh policy number fell outside one and quarantined a run).
+        pass
+    elif kind == ColumnKind.NUMERICAL and pd.api.types.is_numeric_dtype(s.dtype) \
             and not pd.api.types.is_bool_dtype(s.dtype):
         lo, hi = outward_bounds(_py(non_null.min()), _py(non_null.max()))
         out.append(_expect("ExpectColumnValuesToBeBetween",

@@ -502,3 +502,19 @@ def test_generated_columns_get_no_value_set_and_a_labelless_target_is_not_expect
     # Not generated: the real names are the value set, and fresh names fail it.
     plain = v.derive_suite(real, meta, target="fraud")
     assert ("expect_column_values_to_be_in_set", "holder") in failed(v.validate(synth, plain))
+
+
+def test_a_generated_number_column_gets_no_range():
+    """Policy numbers are faked afresh for the output: the protect step's fakes set no range
+    that the output's fakes must keep (one fell outside it and quarantined a run)."""
+    rng = np.random.default_rng(1)
+    n = 200
+    real = pd.DataFrame({"policy_no": rng.integers(100_000, 200_000, n),
+                         "claim": rng.gamma(2.0, 100.0, n)})
+    meta = detect_metadata(real)
+    suite = v.derive_suite(real, meta, target=None, generated=["policy_no"])
+    ranged = {c.kwargs.get("column") for c in (e.configuration for e in suite.expectations)
+              if c.type == "expect_column_values_to_be_between"}
+    assert "policy_no" not in ranged and "claim" in ranged
+    synth = real.assign(policy_no=rng.integers(900_000, 999_999, n))
+    assert v.validate(synth, suite).success

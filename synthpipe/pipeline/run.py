@@ -34,6 +34,7 @@ from synthpipe.pipeline.steps.train import (
     ProgressFn,
     check_cache_dir,
     check_models,
+    discard_temporary_models,
     load_model,
 )
 
@@ -123,9 +124,6 @@ def run_pipeline(
     Raises:
         SynthpipeError: Bad input, configuration or contract, with a message naming the fix.
     """
-    # Importing synthpipe.evaluation loads torch and scikit-learn: not at import time.
-    from synthpipe.evaluation.gates import approval_check, chunk_leak_check, with_check
-
     runner = runner or DirectRunner()
     steps = _TimedRunner(runner)
     started = datetime.now(UTC)
@@ -139,6 +137,20 @@ def run_pipeline(
     candidates = try_candidates(
         steps, cfg, plan, ing, prot, train, holdout, meta, contract, progress
     )
+    try:
+        return _finish(steps, runner, cfg, plan, candidates, ing, prot, train, holdout, meta,
+                       out_dir, started, approve)
+    finally:
+        discard_temporary_models([c.model_path for c in candidates], cfg)
+
+
+def _finish(steps: _TimedRunner, runner: StepRunner, cfg: RunConfig, plan: RunPlan,
+            candidates: list[Candidate], ing: Any, prot: Protected, train: pd.DataFrame,
+            holdout: pd.DataFrame, meta: TableMetadata, out_dir: Any, started: datetime,
+            approve: Callable[[dict], dict] | None) -> RunResult:
+    """Choose, assess, gate and publish the best candidate (the rest of :func:`run_pipeline`)."""
+    from synthpipe.evaluation.gates import approval_check, chunk_leak_check, with_check
+
     best = candidates[select_candidate(candidates)]
     output, assessed = _assess_best(
         steps, cfg, plan, best, prot, ing.metadata, meta, train, holdout

@@ -132,6 +132,26 @@ def check_cache_dir(cfg: RunConfig) -> None:
     )
 
 
+#: Prefix of the temporary folder a model trained without the cache is saved in.
+TEMP_MODEL_PREFIX = "synthpipe-model-"
+
+
+def discard_temporary_models(paths: list[str], cfg: RunConfig) -> None:
+    """Remove the temporary folders of models trained without the cache.
+
+    They hold category values of the real table; the run folder keeps its own copy of the
+    published model. Only folders this module made (by their prefix) are removed.
+    """
+    import shutil
+
+    if cfg.cache:
+        return
+    for p in paths:
+        folder = Path(p).parent
+        if folder.name.startswith(TEMP_MODEL_PREFIX):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def train_model(
     train: pd.DataFrame,
     metadata: TableMetadata,
@@ -155,7 +175,7 @@ def train_model(
             log.info("reusing cached model %s", path)
             return str(path)
     else:
-        path = Path(tempfile.mkdtemp(prefix="synthpipe-model-")) / key
+        path = Path(tempfile.mkdtemp(prefix=TEMP_MODEL_PREFIX)) / key
     model = create_model(
         model_name, epochs=cfg.model.epochs, device=cfg.device.value, seed=cfg.seed,
         **model_params(cfg, model_name),

@@ -1,7 +1,8 @@
-"""Benchmark: the model zoo against SDV on adult (issue 7, "Benchmark" section).
+"""Benchmark: the model zoo against SDV on adult (quality, speed, CPU efficiency).
 
-Every model runs in its own subprocess (so its peak RSS is its own), in this order: ours
-(tvae, ctgan, tabddpm, flow), SDV GaussianCopula, SDV TVAE, the ctgan package's TVAE, and SDV
+Answers docs/choosing-a-model.md and docs/cpu-efficiency.md. Every model runs in its own
+subprocess (so its peak RSS is its own), in this order: ours (tvae, ctgan, tabddpm, flow,
+argn), SDV GaussianCopula, SDV TVAE, the ctgan package's TVAE, and SDV
 CTGAN last (the slowest, so a deadline loses the least). For each: fit wall time, rows/s sampled
 unconditionally and for the minority class (">50K"), peak RSS, sdmetrics column shapes and pair
 trends, detection AUC (each with the real holdout's own score as reference) and
@@ -11,7 +12,7 @@ Throughput, measured (not estimated):
 
 - the machine's float32 matmul rate (1024x1024 square and 4096x256 @ 256x256), measured with
   torch before every repeat;
-- training FLOP/s of the synthpipe torch models (tvae, tabddpm, flow; ctgan trains inside the
+- training FLOP/s of the synthpipe torch models (all but ctgan, which trains inside the
   ctgan package and is not measured): ``synthpipe.models.base.train`` is wrapped so that, before
   the real loop, ``torch.utils.flop_counter.FlopCounterMode`` counts one forward+backward of the
   model's loss on one training batch and one no-grad forward (a validation batch), under
@@ -32,11 +33,21 @@ Throughput, measured (not estimated):
   before it (both are reported), but not the contention that slows small ops more than a
   large matmul.
 
-Usage::
+A synthpipe model left at its default budget trains to convergence (fidelity checks every few
+hundred steps choose where to stop); ``NAME@EPOCHS`` fixes the epochs instead (``tvae@77``
+``tabddpm@135`` ``flow@45`` are adult's fixed default budgets). In a converging fit the loop's
+wall time includes the checks, which the FLOP count leaves out, so its "run" and "adjacent"
+training shares are lower than the arithmetic alone would give; the paired windows train for
+fixed epochs without checks.
 
-    .venv/bin/python bench/bench_models.py \
-        --out docs/bench_models.json --deadline-seconds 2400 --repeats 3
-    .venv/bin/python bench/bench_models.py --report --out docs/bench_models.json
+Usage (docs/results/models.json and docs/results/models_efficiency.json were measured at the
+fixed budgets named here, then the defaults)::
+
+    python bench/bench_models.py --models tvae@77 tabddpm@135 flow@45 tabddpm@25 \
+        sdv_gaussiancopula sdv_tvae --repeats 3 --deadline-seconds 3600
+    python bench/bench_models.py --models tvae@77 tabddpm@135 flow@45 tabddpm@25 --repeats 3 \
+        --deadline-seconds 3600 --out docs/results/models_efficiency.json
+    python bench/bench_models.py --report        # the tables of docs/results/models.json
 
 ``--repeats N`` runs the whole model list N times, round-robin (every model once, then every
 model again...). Each run is kept in ``runs[model]``; ``models[model]`` is the run with the
@@ -46,9 +57,11 @@ a synthpipe model. ``--smoke`` is a seconds-long check of the script itself: 2,0
 500 holdout and 1,000 test rows, 2 epochs, short matmul timing, sampling timed on 2,048 rows,
 peers other than SDV GaussianCopula skipped; its numbers mean nothing.
 
-Results are written to ``--out`` after every model, so a killed run keeps what finished; the
-deadline applies to the whole run. ``--report`` prints markdown tables from an existing JSON
-file (documents written before ``--repeats`` existed count as one run per model).
+Results are written to ``--out`` (default ``docs/results/models.json``) after every model, so
+a killed run keeps what finished; the deadline applies to the whole run. Each run keeps the
+evaluation's scores (each metric's synthetic and holdout value, the utility metrics), not its
+per-column, per-pair and correlation detail. ``--report`` prints markdown tables from an
+existing JSON file (documents written before ``--repeats`` existed count as one run per model).
 """
 
 from __future__ import annotations
@@ -78,10 +91,12 @@ from synthpipe._env import quiet_defaults, thread_wait_defaults  # noqa: E402
 quiet_defaults()
 thread_wait_defaults()
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+OUT = REPO / "docs" / "results" / "models.json"
 TARGET = "income"
 MINORITY = ">50K"
-OURS = ["tvae", "ctgan", "tabddpm", "flow"]
+OURS = ["tvae", "ctgan", "tabddpm", "flow", "argn"]
 PEERS = ["sdv_gaussiancopula", "sdv_tvae", "ctgan_pkg_tvae", "sdv_ctgan"]
 ALL_MODELS = OURS + PEERS
 
@@ -127,7 +142,7 @@ SMOKE_SAMPLING_TIMED_ROWS = 2048
 # GFLOP/s over the mean of the two matmul rates around it. The machine is shared and its speed
 # drifts by up to 1.8x within minutes; a rate and a matmul rate timed seconds apart share the
 # drift that slows both alike. Contention that slows a training step's short OpenMP regions
-# more than one large matmul still shows (docs/benchmarks.md, session 8).
+# more than one large matmul still shows (docs/cpu-efficiency.md).
 PAIRED_ROUNDS = 5
 PAIRED_TRAIN_STEPS = 100
 PAIRED_SAMPLE_SECONDS = 1.0
@@ -233,7 +248,8 @@ def _training_flops(record: dict[str, Any],
 
     real_train = base.train
 
-    def counted_train(model, loss_fn, x, cond, cfg, device, progress=None, generator=None):
+    def counted_train(model, loss_fn, x, cond, cfg, device, progress=None, generator=None,
+                      **kwargs):
         n_train, n_val = _split_sizes(int(x.shape[0]), cfg.val_fraction)
         bs = min(cfg.batch_size, n_train)
         xb = x[:bs].to(device=device, dtype=torch.float32)
@@ -260,13 +276,14 @@ def _training_flops(record: dict[str, Any],
             return steps, total, total / result.seconds / 1e9 if result.seconds > 0 else None
 
         result = real_train(model, loss_fn, x, cond, cfg, device, progress=progress,
-                            generator=generator)
+                            generator=generator, **kwargs)  # monitor: a converging fit's checks
         steps, total, rate = gflops(result)
         if windows is not None:
             def train_window(min_steps: int, seed: int) -> float | None:
                 epochs = max(1, math.ceil(min_steps / math.ceil(n_train / bs)))
                 window_cfg = dataclasses.replace(cfg, epochs=epochs, patience=None,
-                                                 checkpoint_path=None, resume=False)
+                                                 checkpoint_path=None, resume=False,
+                                                 time_budget=None)
                 again = real_train(copy.deepcopy(model), loss_fn, x, cond, window_cfg, device,
                                    generator=torch.Generator().manual_seed(seed))
                 return gflops(again)[2]
@@ -277,6 +294,7 @@ def _training_flops(record: dict[str, Any],
             "epochs_run": result.epochs_run, "steps": steps,
             "flops_per_step": step_flops, "forward_flops_per_batch": forward_flops,
             "total_flops": total, "train_loop_seconds": result.seconds, "train_gflops": rate,
+            "stop_reason": result.stop_reason, "fidelity_checks": len(result.checks),
         })
         return result
 
@@ -528,7 +546,7 @@ def run_one(name: str, out_path: Path, smoke: bool = False,
     import torch
 
     from synthpipe.evaluation import fidelity_report, utility_report
-    from synthpipe.evaluation.utility import jsonable
+    from synthpipe.jsonutil import to_jsonable
 
     res: dict[str, Any] = {"model": name, "torch_threads": torch.get_num_threads(),
                            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
@@ -588,18 +606,35 @@ def run_one(name: str, out_path: Path, smoke: bool = False,
     fid = fidelity_report(train, holdout, synthetic, metadata, seed=0)
     util = utility_report(train, holdout, synthetic, TARGET, metadata, seed=0, test=test)
     res["eval_seconds"] = time.perf_counter() - t0
-    res["fidelity"] = fid
-    res["utility"] = util
+    res["fidelity"] = scores(fid)
+    res["utility"] = scores(util)
     res["peak_rss_mb_with_eval"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out_path.write_text(json.dumps(jsonable(res), indent=2))
+    out_path.write_text(json.dumps(to_jsonable(res), indent=2))
+
+
+# Evaluation detail the tables do not read: per column, per pair, the correlation matrices and
+# the diagnosis's joint tables. Kept, they made a 3-repeat result file about a megabyte.
+_DETAIL = frozenset({"per_column", "per_pair", "correlation", "diagnosis"})
+
+
+def scores(report: Any) -> Any:
+    """An evaluation report without its detail (``_DETAIL`` keys and lists): every score
+    with its holdout reference, the utility metrics, the settings."""
+    if isinstance(report, dict):
+        return {k: scores(v) for k, v in report.items()
+                if k not in _DETAIL and not isinstance(v, list)}
+    return report
 
 
 # ---------------------------------------------------------------------------- running
 
 
 def _write(out: Path, doc: dict) -> None:
+    """Write the results document atomically (a killed run leaves the last complete one)."""
+    from synthpipe.io import write_json
+
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, indent=2))
+    write_json(doc, out)
 
 
 def _get(d: Any, *keys: str) -> Any:
@@ -848,7 +883,7 @@ def _throughput_row(name: str, r: dict,
 
 
 def report(doc: dict) -> str:
-    """Markdown tables (and the issue's target checks) from a results document."""
+    """Markdown tables (and the target checks) from a results document."""
     m = doc["machine"]
     lines = [
         f"Machine: {m['cpu_count']} cores, torch {m['torch']}, torch threads "
@@ -953,7 +988,8 @@ def _share_verdict(share: dict[str, float | None]) -> str:
 
 
 def target_checks(doc: dict) -> list[str]:
-    """The issue's three targets, computed from the measured medians only."""
+    """The three targets (speed against SDV TVAE, quality, efficiency; see
+    docs/choosing-a-model.md and docs/cpu-efficiency.md), from the measured medians only."""
     med = {k: medians(r) for k, r in doc["models"].items() if r.get("status") == "ok"}
     ours = {k: m for k, m in med.items() if is_ours(k)}
     sdv = {k: m for k, m in med.items() if k.startswith("sdv_")}
@@ -1045,7 +1081,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=ALL_MODELS, type=model_name,
                         help="models to run; OURS@EPOCHS (e.g. flow@20) is a budget variant")
     parser.add_argument("--out", type=Path, default=None,
-                        help="results JSON (default docs/bench_models.json; with --smoke a "
+                        help="results JSON (default docs/results/models.json; with --smoke a "
                         "file in the temp folder, so a smoke run keeps real results)")
     parser.add_argument("--deadline-seconds", type=float, default=3600.0,
                         help="stop the whole run (and kill a running model) after this long")
@@ -1064,7 +1100,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.out is None:
         args.out = (Path(tempfile.gettempdir()) / "bench_models_smoke.json" if args.smoke
-                    else Path("docs/bench_models.json"))
+                    else OUT)
     params: dict[str, dict[str, Any]] = {}
     for name, value in args.params:
         params.setdefault(name, {}).update(value)

@@ -1,4 +1,6 @@
-"""Benchmark: does rebalanced synthetic data help a fraud model? (issue: rebalancing)
+"""Benchmark: does rebalanced synthetic data help a fraud model?
+
+Answers docs/rebalancing.md.
 
 For each model and table: train on the real training split, sample a rebalanced synthetic set
 (the minority class at ``--share``), and score a gradient-boosting fraud model on the real
@@ -16,14 +18,17 @@ once per value of their ``class_balance`` parameter (class-weighted batches; ``s
 --rebalance`` uses ``pipeline.REBALANCE_CLASS_BALANCE``, the default here); ctgan has its own
 conditional training and is fitted once.
 
-Usage::
+Models left at their default budget train to convergence on tables of 5,000 training rows or
+more (both tables here; ctgan keeps its fixed budget); ``--epochs`` fixes every model's epochs.
+
+Usage (the command behind docs/results/rebalance.json)::
 
     python bench/bench_rebalance.py --tables claims bank --models tvae ctgan tabddpm flow \
-        --seeds 2 --class-balance 0 0.5 --out docs/bench_rebalance.json
-    python bench/bench_rebalance.py --report --out docs/bench_rebalance.json
+        --seeds 2 --class-balance 0 0.5
+    python bench/bench_rebalance.py --report       # the table of docs/results/rebalance.json
 
-Writes the JSON file after every fit (a killed run keeps what finished), and prints a markdown
-table for docs/benchmarks.md.
+Writes ``--out`` (default ``docs/results/rebalance.json``) after every fit (a killed run keeps
+what finished), and prints the markdown table of docs/rebalancing.md.
 """
 
 from __future__ import annotations
@@ -53,7 +58,8 @@ from synthpipe.pipeline import (  # noqa: E402
 )
 from synthpipe.rebalance import augment_counts, plan_counts, sample_counts  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
 TABLES = {
     "claims": (SAMPLE_TABLE, "is_fraud"),
     "bank": (SHARED / "bank-full.csv", "y"),
@@ -207,7 +213,8 @@ def main() -> None:
     parser.add_argument("--class-balance", type=float, nargs="+",
                         default=[REBALANCE_CLASS_BALANCE],
                         help="class_balance values for tvae/tabddpm/flow (one fit set each)")
-    parser.add_argument("--out", type=Path, default=Path("bench_rebalance.json"))
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "results" / "rebalance.json",
+                        help="results JSON (default docs/results/rebalance.json)")
     parser.add_argument("--report", action="store_true",
                         help="print the markdown table from --out instead of running")
     args = parser.parse_args()

@@ -1,12 +1,14 @@
 """Benchmark: how torch's OpenMP threads wait between ops, and what it costs a training step.
 
+Answers the thread settings part of docs/cpu-efficiency.md.
+
 torch runs each CPU op of a training step in an OpenMP parallel region; a small table model
 runs hundreds of them per step, microseconds apart. Between regions libgomp's threads either
 spin (burning a core, ready at once) or sleep (a wake-up per region). synthpipe sets
 ``GOMP_SPINCOUNT=3000`` (bounded spinning) unless the user chose a policy; this script measures
 that choice against the alternatives, on adult (../shared/data/adult.csv):
 
-- ``passive``: ``OMP_WAIT_POLICY=PASSIVE`` (sleep at once; synthpipe's default before);
+- ``passive``: ``OMP_WAIT_POLICY=PASSIVE`` (sleep at once: a wake-up per region);
 - ``spin3000``: ``GOMP_SPINCOUNT=3000`` (synthpipe's default);
 - ``spin10000``, ``spin30000``: in between;
 - ``spin300000``: ``GOMP_SPINCOUNT=300000`` (libgomp's own default when no policy is set);
@@ -19,13 +21,14 @@ training loop and reports milliseconds per optimizer step (loop wall time / step
 statistic is the median over ``--repeats`` runs, and the report gives each setting's ratio to
 the fastest setting of the same model and scenario, measured in the same run.
 
-Usage::
+Usage (the second command is the one behind docs/results/threads.json)::
 
-    .venv/bin/python bench/bench_threads.py --out docs/bench_threads.json --repeats 3
-    .venv/bin/python bench/bench_threads.py --models tvae tabddpm \
-        --settings spin3000 spin10000 spin30000 spin300000 one_thread \
-        --out docs/bench_threads_s7.json
-    .venv/bin/python bench/bench_threads.py --report --out docs/bench_threads.json
+    python bench/bench_threads.py --repeats 3          # every model and setting
+    python bench/bench_threads.py --models tvae tabddpm \
+        --settings spin3000 spin10000 spin30000 spin300000 one_thread --repeats 3
+    python bench/bench_threads.py --report             # the table of docs/results/threads.json
+
+Writes ``--out`` (default ``docs/results/threads.json``) after every repeat.
 """
 
 from __future__ import annotations
@@ -128,7 +131,8 @@ def report(doc: dict[str, Any]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=REPO / "docs" / "bench_threads.json")
+    ap.add_argument("--out", type=Path, default=REPO / "docs" / "results" / "threads.json",
+                    help="results JSON (default docs/results/threads.json)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     ap.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))

@@ -521,7 +521,7 @@ class FlowMatching(Synthesizer):
         class_balance: Class-balanced training batches (needs a target): rows are drawn with
             weight ``count(class) ** -class_balance``, so 0 keeps the data's class mix and 1 gives
             every class an equal share; 0.5 gives a 2% class about 13% of each batch. The pipeline
-            uses 0.5 when a rebalanced output is asked for (see docs/benchmarks.md).
+            uses 0.5 when a rebalanced output is asked for (see docs/rebalancing.md).
         patience: Epochs without validation improvement before stopping (None: never).
         amp: bf16 autocast on CUDA.
         checkpoint_path: Optional per-epoch training checkpoint file.

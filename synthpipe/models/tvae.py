@@ -105,9 +105,8 @@ class TVAE(Synthesizer):
     Args:
         latent_dim: Width of z.
         encoder_dims: Hidden widths of the encoder. 256, not the ctgan package's 128: on CPU
-            a 128-wide step's cost is mostly per-op overhead and random draws, so twice the
-            width costs 1.3-1.5x the fit time and gave lower detection AUC on adult, bank-full
-            and the sample (docs/benchmarks.md, session 7).
+            a 128-wide step's cost is mostly per-op overhead and random draws, so the wider
+            layers add little time and give more faithful data (docs/cpu-efficiency.md).
         decoder_dims: Hidden widths of the decoder.
         loss_factor: Weight of the reconstruction term against the KL term.
         lr: AdamW learning rate.
@@ -117,7 +116,7 @@ class TVAE(Synthesizer):
         class_balance: Class-balanced training batches (needs a target): rows are drawn with
             weight ``count(class) ** -class_balance``, so 0 keeps the data's class mix and 1 gives
             every class an equal share; 0.5 gives a 2% class about 13% of each batch. The pipeline
-            uses 0.5 when a rebalanced output is asked for (see docs/benchmarks.md).
+            uses 0.5 when a rebalanced output is asked for (see docs/rebalancing.md).
         patience: Early-stopping patience in epochs (None: never stop early).
         min_sigma: Floor of the learned decoder standard deviation.
         max_sigma: Ceiling of the learned decoder standard deviation.

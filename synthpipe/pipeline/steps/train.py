@@ -19,10 +19,8 @@ log = logging.getLogger(__name__)
 ProgressFn = Callable[[str, int, int, dict], None]
 
 # Class-balanced training batches when a rebalanced output is asked for: the rare class gets
-# more of the gradient, so its synthetic rows are more realistic. a = 0.5 raised the minority
-# rows' within-class column shapes and pair trends for tvae, tabddpm and flow on the claims
-# sample (2% fraud) and on bank-full (12%), and the claims fraud model's PR-AUC for all three
-# (docs/benchmarks.md, rebalancing section; medians of two seeds).
+# more of the gradient, so its synthetic rows are more like the real ones and a fraud model
+# trained on them scores higher where the class is rare (docs/rebalancing.md).
 REBALANCE_CLASS_BALANCE = 0.5
 
 _CODE_FINGERPRINT: str | None = None

@@ -7,6 +7,8 @@ here, and every step's work lives in its stage module.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -29,7 +31,7 @@ from synthpipe.pipeline.publish import RunResult, build_report, out_dir_for, pub
 from synthpipe.pipeline.steps.assess import column_profiles, downstream
 from synthpipe.pipeline.steps.input import check_input_paths, ingest, validate_input
 from synthpipe.pipeline.steps.protect import Protected, protect, split
-from synthpipe.pipeline.steps.sample import augment, sample_all_chunks
+from synthpipe.pipeline.steps.sample import augment, sample_all_chunks, staging_dir
 from synthpipe.pipeline.steps.train import (
     ProgressFn,
     check_cache_dir,
@@ -123,13 +125,34 @@ def run_pipeline(
     Raises:
         SynthpipeError: Bad input, configuration or contract, with a message naming the fix.
     """
+    runner = runner or DirectRunner()
+    started = datetime.now(UTC)
+    out_dir = preflight(cfg)
+    # Everything a run writes outside its run folder goes here or to the parts' staging
+    # folder, and both go when the run ends, however it ends: without the cache, the trained
+    # model (which holds category values of the real table) is only copied into the run folder.
+    workdir = tempfile.mkdtemp(prefix="synthpipe-run-")
+    try:
+        return _run(cfg, runner, out_dir, workdir, started, progress, approve)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(staging_dir(out_dir), ignore_errors=True)
+
+
+def _run(
+    cfg: RunConfig,
+    runner: StepRunner,
+    out_dir: Path,
+    workdir: str,
+    started: datetime,
+    progress: ProgressFn | None,
+    approve: Callable[[dict], dict] | None,
+) -> RunResult:
+    """The steps of :func:`run_pipeline`, in order, once the paths are checked."""
     # Importing synthpipe.evaluation loads torch and scikit-learn: not at import time.
     from synthpipe.evaluation.gates import approval_check, chunk_leak_check, with_check
 
-    runner = runner or DirectRunner()
     steps = _TimedRunner(runner)
-    started = datetime.now(UTC)
-    out_dir = preflight(cfg)
     ing = steps.run("ingest", ingest, cfg)
     contract = steps.run("validate_input", validate_input, ing.df, cfg)
     prot = steps.run("protect", protect, ing.df, ing.metadata, cfg)
@@ -137,7 +160,7 @@ def run_pipeline(
     plan = make_plan(cfg, ing.metadata, prot.actions, train)
     meta = ing.metadata.subset(list(plan.columns))
     candidates = try_candidates(
-        steps, cfg, plan, ing, prot, train, holdout, meta, contract, progress
+        steps, cfg, plan, ing, prot, train, holdout, meta, contract, progress, workdir
     )
     best = candidates[select_candidate(candidates)]
     output, assessed = _assess_best(

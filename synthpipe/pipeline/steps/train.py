@@ -138,11 +138,15 @@ def train_model(
     model_name: str,
     key: str,
     progress: ProgressFn | None = None,
+    workdir: str | None = None,
 ) -> str:
     """Fit a synthesizer on the training split and save it; return the saved model's folder.
 
     With ``cfg.cache`` the folder is ``<cache_dir>/<key>`` and an existing one is reused, so an
-    unchanged table is not trained again; without it the model goes to a temporary folder.
+    unchanged table is not trained again. Without it the model goes to ``<workdir>/<key>``:
+    :func:`synthpipe.pipeline.run_pipeline` passes its run's temporary folder, which it removes
+    when the run ends however it ends (a saved model holds category values of the real table).
+    A caller that passes no ``workdir`` gets a fresh temporary folder and must remove it.
     """
     import tempfile
 
@@ -154,7 +158,8 @@ def train_model(
             log.info("reusing cached model %s", path)
             return str(path)
     else:
-        path = Path(tempfile.mkdtemp(prefix="synthpipe-model-")) / key
+        base = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="synthpipe-model-"))
+        path = base / key
     model = create_model(
         model_name, epochs=cfg.model.epochs, device=cfg.device.value, seed=cfg.seed,
         **model_params(cfg, model_name),

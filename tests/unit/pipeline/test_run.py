@@ -142,3 +142,33 @@ def test_a_failed_no_cache_run_leaves_no_model_copy_and_no_parts(tmp_path, priva
         run.run_pipeline(cfg)
     assert _ours(private_tmp) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["systmp", "t.parquet"]
+
+
+# ----------------------------------------------------------------------------- rare labels
+
+
+@pytest.mark.slow
+def test_rare_labels_are_reported_and_never_published(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from synthpipe.config import ModelConfig, RunConfig
+    from synthpipe.metadata import RARE_PLACEHOLDER
+    from synthpipe.pipeline import run_pipeline
+
+    rng = np.random.default_rng(0)
+    n = 400
+    branch = rng.choice(["north", "south", "east"], n).astype(object)
+    branch[:24] = [f"outpost-{i}" for i in range(12)] * 2  # twelve labels of two rows each
+    p = tmp_path / "t.parquet"
+    pd.DataFrame({"branch": branch, "amount": rng.gamma(2.0, 50.0, n).round(2),
+                  "fraud": rng.choice(["Y", "N"], n, p=[0.2, 0.8])}).to_parquet(p)
+    cfg = RunConfig(table=p, out=tmp_path / "run", cache=False, target="fraud",
+                    model=ModelConfig(name="tvae", epochs=1))
+    result = run_pipeline(cfg)
+    rare = result.metrics["rare_labels"]["branch"]
+    assert rare["labels_merged"] == 12 and rare["decoded_as"] == "a kept label"
+    assert 0 < rare["share_of_cells"] <= 24 / 320  # of the training split's cells
+    synthetic = pd.read_parquet(result.synthetic_path)
+    assert set(synthetic["branch"].dropna()) <= {"north", "south", "east"}
+    assert RARE_PLACEHOLDER not in set(synthetic["branch"].dropna())

@@ -189,7 +189,7 @@ def _run(
     )
     return steps.run(
         "publish", publish, out_dir, output, manifest, metrics, best.suite_json, best.model_path,
-        verdict, build_report,
+        verdict, build_report, prot.pii_values,
     )
 
 

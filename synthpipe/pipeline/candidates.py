@@ -161,6 +161,7 @@ def try_candidates(
     meta: TableMetadata,
     contract: dict,
     progress: ProgressFn | None = None,
+    workdir: str | None = None,
 ) -> list[Candidate]:
     """Train every candidate model and sample, complete, validate, evaluate and gate it.
 
@@ -179,6 +180,7 @@ def try_candidates(
         contract: The input contract's report, recorded in each candidate's metrics.
         progress: Training and sampling progress; phases are prefixed with the model's name
             when there is more than one candidate.
+        workdir: The run's temporary folder, where models go when the cache is off.
 
     Returns:
         One candidate per model, in the plan's order.
@@ -187,7 +189,7 @@ def try_candidates(
     eval_rows, eval_counts = plan.chunks[0]
     keys = [training_key(ing.sha256, cfg, name) for name in names]
     train_calls = [
-        (train[cols], meta, cfg, n, k, _progress_for(progress, n, len(names)))
+        (train[cols], meta, cfg, n, k, _progress_for(progress, n, len(names)), workdir)
         for n, k in zip(names, keys, strict=True)
     ]
     paths = list(runner.map("train", train_model, train_calls))

@@ -15,7 +15,7 @@ import pandas as pd
 
 from synthpipe.config import RunConfig
 from synthpipe.errors import ConfigError, InputError
-from synthpipe.io import atomic_path, sha256_file, write_json, write_table
+from synthpipe.io import atomic_path, sha256_file, write_json, write_table, write_text
 
 
 @dataclass
@@ -141,6 +141,7 @@ def publish(
     model_path: str,
     verdict: dict,
     report_builder: Callable[[Path], Any] | None = None,
+    pii_values: dict[str, pd.Series] | None = None,
 ) -> RunResult:
     """Write the run folder atomically: everything goes to a temp folder renamed at the end.
 
@@ -148,12 +149,43 @@ def publish(
     writes it under ``quarantine/`` beside ``REASONS.txt``, and nothing at the top level that a
     consumer could pick up by mistake. A large output arrives as a folder of parquet parts and
     is published as the dataset ``synthetic/`` (or ``quarantine/synthetic/``).
+
+    Before the rename, every file of the folder is searched for the real direct-identifier
+    values (:func:`synthpipe.pipeline.scan.scan_folder`); the verdict records the search as the
+    blocking check ``pii_leaks_outputs``. A hit fails closed, in two steps:
+
+    1. the run is quarantined (the table moves under ``quarantine/``, REASONS.txt says why)
+       and metrics.json, manifest.json and the report are written again with that verdict;
+    2. the folder is searched again, and every file that still holds a real value is
+       withheld: deleted before anyone can read it, and listed by name (never by value) in
+       REASONS.txt and under ``withheld`` in the manifest.
+
+    So a value that reached the metrics through, say, a column name costs the run its
+    metrics and report, not its privacy.
+
+    Args:
+        out_dir: The run folder (must not hold anything).
+        published: The output table, or the staging folder of a large output's parts.
+        manifest: The manifest so far (:func:`synthpipe.pipeline.manifest.build_manifest`).
+        metrics: The metrics, with the gate verdict under ``gates``.
+        suite_json: The synthetic expectation suite, or None.
+        model_path: The saved model's folder, copied to ``model/``.
+        verdict: The gate verdict.
+        report_builder: Writes report.html and report.json into a folder.
+        pii_values: The real direct-identifier values of the input searched in the files
+            (:attr:`synthpipe.pipeline.steps.protect.Protected.pii_values`).
     """
+    from synthpipe.evaluation.gates import with_check
+    from synthpipe.pipeline.scan import output_values, outputs_leak_check, scan_folder
+
     out_dir = Path(out_dir)
     check_out_dir(out_dir)
-    publishable = bool(verdict["publishable"])
+    values = output_values(pii_values)
+    gated = with_check(verdict, outputs_leak_check([]))  # true if the search below finds none
+    publishable = bool(gated["publishable"])
     name = "synthetic" if isinstance(published, Path) else "synthetic.parquet"
     rel_synth = Path(name) if publishable else Path("quarantine") / name
+    withheld: list[str] = []
     with atomic_path(out_dir) as tmp:
         tmp.mkdir(parents=True)
         if isinstance(published, Path):
@@ -161,27 +193,22 @@ def publish(
             shutil.move(published, tmp / rel_synth)
         else:
             write_table(published, tmp / rel_synth)
-        if not publishable:
-            reasons = "\n".join(
-                f"- {c['name']}: {c['message']}"
-                for c in verdict["checks"]
-                if not c["passed"] and c["severity"] == "block"
-            )
-            (tmp / "quarantine" / "REASONS.txt").write_text(
-                "This dataset failed a blocking gate and must not be published.\n" + reasons + "\n"
-            )
         if suite_json is not None:
             write_json(suite_json, tmp / "expectations" / "synthetic_suite.json")
         shutil.copytree(model_path, tmp / "model")
-        write_json(metrics, tmp / "metrics.json")
-        manifest = {
-            **manifest,
-            "verdict": "published" if publishable else "quarantined",
-            "outputs": _hash_outputs(tmp),
-        }
-        write_json(manifest, tmp / "manifest.json")
-        if report_builder is not None:
-            report_builder(tmp)
+        metrics = {**metrics, "gates": gated}
+        _write_records(tmp, manifest, metrics, gated, report_builder)
+        found = scan_folder(tmp, values) if values else []
+        if found:
+            gated = with_check(verdict, outputs_leak_check(found))
+            metrics = {**metrics, "gates": gated}
+            if publishable:
+                quarantined = Path("quarantine") / name
+                (tmp / quarantined).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp / rel_synth, tmp / quarantined)
+                rel_synth, publishable = quarantined, False
+            _write_records(tmp, manifest, metrics, gated, report_builder)
+            withheld = _withhold(tmp, scan_folder(tmp, values), manifest, gated)
     report = out_dir / "report.html"
     return RunResult(
         out_dir=out_dir,
@@ -190,13 +217,75 @@ def publish(
         manifest_path=out_dir / "manifest.json",
         metrics_path=out_dir / "metrics.json",
         report_path=report if report.exists() else None,
-        metrics=metrics,
+        metrics={**metrics, "withheld": withheld} if withheld else metrics,
     )
 
 
-def _hash_outputs(folder: Path) -> dict[str, str]:
+def _write_records(folder: Path, manifest: dict, metrics: dict, verdict: dict,
+                   report_builder: Callable[[Path], Any] | None) -> None:
+    """REASONS.txt (when quarantined), metrics.json, manifest.json and the report, for
+    ``verdict``; written again whenever the verdict changes."""
+    if not verdict["publishable"]:
+        _write_reasons(folder, verdict)
+    write_json(metrics, folder / "metrics.json")
+    _write_manifest(folder, manifest, verdict)
+    if report_builder is not None:
+        report_builder(folder)
+
+
+def _write_manifest(folder: Path, manifest: dict, verdict: dict,
+                    withheld: list[str] | None = None) -> None:
+    record = {
+        **manifest,
+        "gates": {"publishable": bool(verdict["publishable"]),
+                  "failed": verdict.get("failed", [])},
+        "verdict": "published" if verdict["publishable"] else "quarantined",
+        "outputs": _hash_outputs(folder, skip=("manifest.json", "report.html", "report.json")),
+    }
+    if withheld:
+        record["withheld"] = withheld
+    write_json(record, folder / "manifest.json")
+
+
+def _write_reasons(folder: Path, verdict: dict, withheld: dict[str, list[str]] | None = None
+                   ) -> None:
+    reasons = "\n".join(
+        f"- {c['name']}: {c['message']}"
+        for c in verdict["checks"]
+        if not c["passed"] and c["severity"] == "block"
+    )
+    text = "This dataset failed a blocking gate and must not be published.\n" + reasons + "\n"
+    for file, columns in (withheld or {}).items():
+        text += f"- withheld: {file} (held real values of {', '.join(columns)})\n"
+    (folder / "quarantine").mkdir(exist_ok=True)
+    write_text(text, folder / "quarantine" / "REASONS.txt")
+
+
+def _withhold(folder: Path, found: list[dict], manifest: dict, verdict: dict) -> list[str]:
+    """Delete every file ``found`` still names; record them in REASONS.txt and the manifest.
+
+    Returns:
+        The withheld files (relative POSIX paths).
+    """
+    by_file: dict[str, list[str]] = {}
+    for f in found:
+        by_file.setdefault(f["file"], []).append(f["identifier"])
+    for rel in by_file:
+        (folder / rel).unlink()
+    withheld = sorted(by_file)
+    if withheld:
+        # Both hold only gate messages, file names and identifier column names.
+        _write_reasons(folder, verdict, by_file)
+        if "manifest.json" not in by_file:
+            _write_manifest(folder, manifest, verdict, withheld)
+    return withheld
+
+
+def _hash_outputs(folder: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """SHA-256 of every file of ``folder`` but the records written after it (``skip``)."""
     return {
-        str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()
+        str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*"))
+        if p.is_file() and str(p.relative_to(folder)) not in skip
     }
 
 

@@ -7,6 +7,8 @@ here, and every step's work lives in its stage module.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -29,12 +31,11 @@ from synthpipe.pipeline.publish import RunResult, build_report, out_dir_for, pub
 from synthpipe.pipeline.steps.assess import column_profiles, downstream
 from synthpipe.pipeline.steps.input import check_input_paths, ingest, validate_input
 from synthpipe.pipeline.steps.protect import Protected, protect, split
-from synthpipe.pipeline.steps.sample import augment, sample_all_chunks
+from synthpipe.pipeline.steps.sample import augment, sample_all_chunks, staging_dir
 from synthpipe.pipeline.steps.train import (
     ProgressFn,
     check_cache_dir,
     check_models,
-    discard_temporary_models,
     load_model,
 )
 
@@ -125,9 +126,30 @@ def run_pipeline(
         SynthpipeError: Bad input, configuration or contract, with a message naming the fix.
     """
     runner = runner or DirectRunner()
-    steps = _TimedRunner(runner)
     started = datetime.now(UTC)
     out_dir = preflight(cfg)
+    # Everything a run writes outside its run folder goes here or to the parts' staging
+    # folder, and both go when the run ends, however it ends: without the cache, the trained
+    # model (which holds category values of the real table) is only copied into the run folder.
+    workdir = tempfile.mkdtemp(prefix="synthpipe-run-")
+    try:
+        return _run(cfg, runner, out_dir, workdir, started, progress, approve)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(staging_dir(out_dir), ignore_errors=True)
+
+
+def _run(
+    cfg: RunConfig,
+    runner: StepRunner,
+    out_dir: Path,
+    workdir: str,
+    started: datetime,
+    progress: ProgressFn | None,
+    approve: Callable[[dict], dict] | None,
+) -> RunResult:
+    """The steps of :func:`run_pipeline`, in order, once the paths are checked."""
+    steps = _TimedRunner(runner)
     ing = steps.run("ingest", ingest, cfg)
     contract = steps.run("validate_input", validate_input, ing.df, cfg)
     prot = steps.run("protect", protect, ing.df, ing.metadata, cfg)
@@ -135,13 +157,10 @@ def run_pipeline(
     plan = make_plan(cfg, ing.metadata, prot.actions, train)
     meta = ing.metadata.subset(list(plan.columns))
     candidates = try_candidates(
-        steps, cfg, plan, ing, prot, train, holdout, meta, contract, progress
+        steps, cfg, plan, ing, prot, train, holdout, meta, contract, progress, workdir
     )
-    try:
-        return _finish(steps, runner, cfg, plan, candidates, ing, prot, train, holdout, meta,
-                       out_dir, started, approve)
-    finally:
-        discard_temporary_models([c.model_path for c in candidates], cfg)
+    return _finish(steps, runner, cfg, plan, candidates, ing, prot, train, holdout, meta,
+                   out_dir, started, approve)
 
 
 def _finish(steps: _TimedRunner, runner: StepRunner, cfg: RunConfig, plan: RunPlan,
@@ -178,7 +197,7 @@ def _finish(steps: _TimedRunner, runner: StepRunner, cfg: RunConfig, plan: RunPl
     )
     return steps.run(
         "publish", publish, out_dir, output, manifest, metrics, best.suite_json, best.model_path,
-        verdict, build_report,
+        verdict, build_report, prot.pii_values,
     )
 
 

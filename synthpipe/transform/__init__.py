@@ -5,7 +5,8 @@ tensor and publishes its layout as a list of :class:`Span` (continuous spans fir
 discrete one-hot spans).
 """
 
-from synthpipe.transform.encoders import RARE_PLACEHOLDER, Span
+from synthpipe.metadata import RARE_PLACEHOLDER
+from synthpipe.transform.encoders import Span
 from synthpipe.transform.table import TableTransformer
 
 __all__ = ["RARE_PLACEHOLDER", "Span", "TableTransformer"]

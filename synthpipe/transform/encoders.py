@@ -8,12 +8,15 @@ and stores its fitted state as plain JSON (lists, floats, strings) so a saved mo
 pickle.
 
 Privacy decision for categories: values seen fewer than ``rare_min_count`` times (and those beyond
-``max_categories`` by frequency) are merged into one bucket. That bucket never decodes to a real
-value: for text-like columns it decodes to :data:`RARE_PLACEHOLDER` (``"__rare__"``). A numeric
-code column (counts such as ``prior_claims``) has no bucket: a rare number is merged into the
-nearest frequent one (top- and bottom-coding, the usual disclosure-control practice), so the
-column keeps its dtype and no rare number is copied out. Decoding a bucket to "the most frequent
-rare value" would copy out exactly the values the protection is for.
+``max_categories`` by frequency) are merged into one bucket for training. That bucket never
+decodes to a real rare value, nor to a placeholder: a row the model puts in the bucket is given
+one of the *kept* labels (see :class:`CategoricalEncoder` for how it is chosen). A numeric code
+column (counts such as ``prior_claims``) has no bucket: a rare number is merged into the nearest
+frequent one (top- and bottom-coding, the usual disclosure-control practice), so the column
+keeps its dtype and no rare number is copied out. Decoding a bucket to "the most frequent rare
+value" would copy out exactly the values the protection is for; decoding it to a placeholder
+(``"__rare__"``, :data:`synthpipe.metadata.RARE_PLACEHOLDER`) published a value no real row
+has, which every consumer of the table would have to know to filter.
 
 Precision: the encoded table is float32. Integers and timestamps decode exactly (they are
 rounded to their unit) as long as their range, counted in their own unit, stays below about
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+import zlib
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -34,7 +38,6 @@ from scipy.special import ndtr, ndtri
 from threadpoolctl import threadpool_limits
 
 from synthpipe.errors import InputError, ModelError
-from synthpipe.metadata import RARE_PLACEHOLDER
 
 logger = logging.getLogger(__name__)
 
@@ -527,10 +530,31 @@ class CategoricalEncoder(ColumnEncoder):
     """Labels -> one category code; missing is its own category; rare labels merged.
 
     Categories are ordered by frequency. Labels seen fewer than ``rare_min_count`` times, and
-    labels beyond the ``max_categories`` most frequent, share one bucket which decodes to
-    :data:`RARE_PLACEHOLDER` for text columns and to a missing value otherwise (see the module
-    docstring for why it never decodes to a real value). Labels unseen at fit time are encoded
-    as that bucket, or as the most frequent label when there is no bucket.
+    labels beyond the ``max_categories`` most frequent, share one bucket for training. Labels
+    unseen at fit time are encoded as that bucket, or as the most frequent label when there is
+    no bucket.
+
+    Decoding the bucket. The bucket stands for "one of the rare labels"; none of those may be
+    published (each is held by a few people), so a row decoded to the bucket is given a *kept*
+    label instead, chosen as the model would have chosen had the bucket not existed:
+
+    - When the model's output for the column is a set of scores (the flow model's relaxed
+      one-hots, or logits), the bucket is taken out and the same rule that decodes every
+      other row applies: the kept label with the highest score (for relaxed one-hots, the
+      nearest kept vertex). The choice then follows the row's other columns, as the model
+      learned them.
+    - When the output is an exact one-hot (TVAE, TabDDPM and CTGAN draw the category
+      themselves, so no probabilities are left at decoding time), the row is redrawn among
+      the kept labels in proportion to their training frequencies: the column's distribution
+      given "not a rare label", the best estimate without the rare labels. The draw is seeded
+      by the rows being decoded, so the same encoded rows decode the same way.
+
+    The missing category is never drawn for a bucket row (a rare label was a value, not a
+    gap). A column whose labels are all rare has nothing to publish: its bucket rows decode
+    to a missing value. The published column therefore holds only labels seen at least
+    ``rare_min_count`` times, and the kept labels' shares rise by the rare share
+    (:attr:`rare_share`, reported per column by
+    :meth:`synthpipe.transform.TableTransformer.rare_summary`).
 
     Args:
         column: Column name.
@@ -560,7 +584,9 @@ class CategoricalEncoder(ColumnEncoder):
         counts = counts[counts > 0]  # unused categories of a Categorical are not labels
         keep = counts[counts >= max(self.rare_min_count, 1)].iloc[: self.max_categories]
         self.categories = [_native(v) for v in keep.index]
+        self.counts = [int(v) for v in keep.to_numpy()]
         self.n_rare = int(len(counts) - len(keep))
+        self.rare_share = float((counts.sum() - keep.sum()) / len(s)) if len(s) else 0.0
         self.text_like = _is_text_like(s)
         # Numbers merge into their nearest frequent neighbour instead of a bucket (see above).
         self.nearest = bool(
@@ -575,8 +601,9 @@ class CategoricalEncoder(ColumnEncoder):
             raise InputError(f"column {self.column!r} is empty", hint="drop it before modelling")
         if self.n_rare:
             logger.info(
-                "column %r: %d rare labels (< %d rows or beyond %d) merged into one bucket",
-                self.column, self.n_rare, self.rare_min_count, self.max_categories,
+                "column %r: %d rare labels (< %d rows or beyond %d, %.2f%% of the cells) "
+                "merged into one bucket", self.column, self.n_rare, self.rare_min_count,
+                self.max_categories, 100 * self.rare_share,
             )
         return self
 
@@ -623,22 +650,59 @@ class CategoricalEncoder(ColumnEncoder):
         kept = np.asarray(self.categories, dtype="float64")
         return np.abs(values[:, None] - kept[None, :]).argmin(axis=1)
 
+    def resolve_rare(self, codes: np.ndarray, scores: np.ndarray | None = None) -> np.ndarray:
+        """``codes`` with every bucket code replaced by a kept label's code (see the class
+        docstring).
+
+        Args:
+            codes: Category codes, one per row.
+            scores: The model's output for this column, ``(rows, n_codes)``, when there is
+                one: rows that are not an exact one-hot take the kept label of highest score.
+
+        Returns:
+            The codes, with no bucket code left (a column without kept labels keeps them: they
+            decode to a missing value).
+        """
+        codes = np.asarray(codes, dtype=np.int64)
+        if not self.has_rare or not self.categories:
+            return codes
+        rows = np.flatnonzero(codes == self.rare_code)
+        if not rows.size:
+            return codes
+        codes = codes.copy()
+        kept = len(self.categories)
+        if scores is not None:
+            block = np.asarray(scores)[rows]
+            one_hot = ((block == 0) | (block == 1)).all(axis=1) & (block.sum(axis=1) == 1)
+            scored = rows[~one_hot]
+            codes[scored] = np.argmax(block[~one_hot, :kept], axis=1)
+            rows = rows[one_hot]
+            if not rows.size:
+                return codes
+        weights = np.asarray(getattr(self, "counts", None) or [1] * kept, dtype=np.float64)
+        # Seeded by which rows are in the bucket: the same encoded rows decode the same way,
+        # and another sample (other rows in the bucket) draws anew.
+        seed = [zlib.crc32(str(self.column).encode()), codes.size,
+                zlib.crc32(rows.astype(np.int64).tobytes())]
+        draw = np.random.default_rng(seed).choice(kept, size=rows.size, p=weights / weights.sum())
+        codes[rows] = draw
+        return codes
+
     def decode(self, parts: list[np.ndarray]) -> pd.Series:
-        """Codes -> labels in the input's dtype."""
-        codes = np.asarray(parts[0], dtype=np.int64)
+        """Codes -> labels in the input's dtype (bucket codes resolved by
+        :meth:`resolve_rare`)."""
+        codes = self.resolve_rare(parts[0])
         target = pd.api.types.pandas_dtype(self.dtype)
-        rare_value = RARE_PLACEHOLDER if self.text_like else None
         lookup = np.empty(self.n_codes, dtype=object)
         lookup[: len(self.categories)] = self.categories
         if self.has_rare:
-            lookup[self.rare_code] = rare_value
+            # Reached only when no label was kept: nothing of the column can be published.
+            lookup[self.rare_code] = self.missing_value
         if self.has_missing:
             lookup[self.missing_code] = self.missing_value
         values = lookup[codes]
         if isinstance(target, pd.CategoricalDtype):
             cats = list(self.dtype_categories or self.categories)
-            if self.has_rare and rare_value is not None and rare_value not in cats:
-                cats = [*cats, rare_value]
             return pd.Series(pd.Categorical(values, categories=cats, ordered=self.ordered),
                              name=self.column)
         null = pd.isna(values)
@@ -659,7 +723,9 @@ class CategoricalEncoder(ColumnEncoder):
             "max_categories": self.max_categories,
             "dtype": self.dtype,
             "categories": list(self.categories),
+            "counts": list(self.counts),
             "n_rare": self.n_rare,
+            "rare_share": self.rare_share,
             "has_rare": self.has_rare,
             "has_missing": self.has_missing,
             "missing_value": self.missing_value,
@@ -675,6 +741,9 @@ class CategoricalEncoder(ColumnEncoder):
                     "dtype_categories", "ordered"):
             setattr(self, key, state[key])
         self.nearest = bool(state.get("nearest", False))
+        # Models saved before label counts were kept redraw bucket rows uniformly.
+        self.counts = state.get("counts")
+        self.rare_share = state.get("rare_share")
 
 
 class BooleanEncoder(CategoricalEncoder):

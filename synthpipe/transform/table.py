@@ -152,6 +152,9 @@ class TableTransformer:
     def inverse_transform(self, x: torch.Tensor | np.ndarray) -> pd.DataFrame:
         """Decode an encoded matrix (discrete spans may hold logits: argmax decides).
 
+        A row that decodes to a categorical column's merged rare bucket is given a kept label
+        (:meth:`CategoricalEncoder.resolve_rare`): never a rare real value, never a placeholder.
+
         Args:
             x: ``(n, output_dim_)`` tensor or array.
 
@@ -173,10 +176,43 @@ class TableTransformer:
                 v = x[:, offset].astype(np.float64)
                 parts[ei][pi] = np.nan_to_num(v, nan=0.0, posinf=8.0, neginf=-8.0)
             else:
-                parts[ei][pi] = np.argmax(x[:, offset: offset + span.dim], axis=1)
+                block = x[:, offset: offset + span.dim]
+                codes = np.argmax(block, axis=1)
+                enc = self.encoders_[ei]
+                if isinstance(enc, CategoricalEncoder) and span.role == "value":
+                    # The merged rare bucket is resolved while the model's scores are at hand.
+                    codes = enc.resolve_rare(codes, block)
+                parts[ei][pi] = codes
         cols = {enc.column: enc.decode(p) for enc, p in zip(self.encoders_, parts, strict=True)}
         out = pd.DataFrame(cols, columns=self.columns_)
         out.index = pd.RangeIndex(len(out))
+        return out
+
+    def rare_summary(self) -> dict[str, dict[str, Any]]:
+        """Columns whose rare labels were merged: how many labels, which share of the training
+        cells they held, and what a row the model puts among them decodes to.
+
+        Returns:
+            ``{column: {"labels_merged", "share_of_cells", "decoded_as"}}``; ``decoded_as`` is
+            ``"a kept label"`` (see :class:`~synthpipe.transform.encoders.CategoricalEncoder`),
+            ``"the nearest kept number"`` (numeric codes) or ``"missing"`` (no label was
+            frequent enough to keep).
+        """
+        self._check_fitted()
+        out: dict[str, dict[str, Any]] = {}
+        for enc in self.encoders_:
+            if not isinstance(enc, CategoricalEncoder) or not enc.n_rare:
+                continue
+            share = getattr(enc, "rare_share", None)
+            if getattr(enc, "nearest", False):
+                decoded = "the nearest kept number"
+            else:
+                decoded = "a kept label" if enc.categories else "missing"
+            out[enc.column] = {
+                "labels_merged": int(enc.n_rare),
+                "share_of_cells": None if share is None else round(float(share), 6),
+                "decoded_as": decoded,
+            }
         return out
 
     # ------------------------------------------------------------------ state

@@ -51,7 +51,10 @@ def evaluate(
 ) -> dict:
     """Fidelity, utility and privacy of the synthetic rows against train and holdout.
 
-    A model with a ``log_prob`` (the flow model) also serves the density-ratio attack.
+    A model with a ``log_prob`` (the flow model) also serves the density-ratio attack. The
+    model's merged rare labels are reported under ``rare_labels``: per column, how many labels
+    and which share of the training cells were merged, and what they decode to (never a rare
+    value, never a placeholder).
     """
     from synthpipe.evaluation import evaluate as run_evaluation
 
@@ -69,6 +72,8 @@ def evaluate(
         published=published,
         density_model=density_model,
     )
+    if model is not None:
+        metrics["rare_labels"] = model.transformer_.rare_summary()
     if cfg.target is not None:
         metrics["within_class"] = within_class_fidelity(
             train[cols], holdout[cols], synthetic, metadata.subset(cols), cfg.target, cfg.seed

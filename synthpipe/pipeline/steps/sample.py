@@ -170,6 +170,12 @@ def sample_chunk(
     return {"path": str(path), "rows": int(len(part)), "pii_leaks": leaks}
 
 
+def staging_dir(out_dir: Path) -> Path:
+    """Where the parts of a large output are written before publishing moves them into the
+    run folder: beside it, so the move is a rename on the same file system."""
+    return out_dir.parent / f".{out_dir.name}.parts"
+
+
 def sample_all_chunks(
     runner: StepRunner,
     best: Candidate,
@@ -185,7 +191,7 @@ def sample_all_chunks(
     (on Dask workers with ``runner: dask``) into a staging folder beside the run folder, which
     :func:`synthpipe.pipeline.publish.publish` moves into place.
     """
-    staging = out_dir.parent / f".{out_dir.name}.parts"
+    staging = staging_dir(out_dir)
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)

@@ -134,22 +134,6 @@ def check_cache_dir(cfg: RunConfig) -> None:
 TEMP_MODEL_PREFIX = "synthpipe-model-"
 
 
-def discard_temporary_models(paths: list[str], cfg: RunConfig) -> None:
-    """Remove the temporary folders of models trained without the cache.
-
-    They hold category values of the real table; the run folder keeps its own copy of the
-    published model. Only folders this module made (by their prefix) are removed.
-    """
-    import shutil
-
-    if cfg.cache:
-        return
-    for p in paths:
-        folder = Path(p).parent
-        if folder.name.startswith(TEMP_MODEL_PREFIX):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
 def train_model(
     train: pd.DataFrame,
     metadata: TableMetadata,
@@ -157,11 +141,15 @@ def train_model(
     model_name: str,
     key: str,
     progress: ProgressFn | None = None,
+    workdir: str | None = None,
 ) -> str:
     """Fit a synthesizer on the training split and save it; return the saved model's folder.
 
     With ``cfg.cache`` the folder is ``<cache_dir>/<key>`` and an existing one is reused, so an
-    unchanged table is not trained again; without it the model goes to a temporary folder.
+    unchanged table is not trained again. Without it the model goes to ``<workdir>/<key>``:
+    :func:`synthpipe.pipeline.run_pipeline` passes its run's temporary folder, which it removes
+    when the run ends however it ends (a saved model holds category values of the real table).
+    A caller that passes no ``workdir`` gets a fresh temporary folder and must remove it.
     """
     import tempfile
 
@@ -173,7 +161,8 @@ def train_model(
             log.info("reusing cached model %s", path)
             return str(path)
     else:
-        path = Path(tempfile.mkdtemp(prefix=TEMP_MODEL_PREFIX)) / key
+        base = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix=TEMP_MODEL_PREFIX))
+        path = base / key
     model = create_model(
         model_name, epochs=cfg.model.epochs, device=cfg.device.value, seed=cfg.seed,
         **model_params(cfg, model_name),

@@ -67,3 +67,108 @@ def test_missing_table(no_work, tmp_path):
 def test_unwritable_out(no_work, table):
     with pytest.raises(ConfigError, match="cannot be written"):
         _run(table=table, out="/proc/x/run")
+
+
+# ----------------------------------------------------------------------------- temp folders
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """A temp folder of this test only, as tempfile's default: what a run leaves is visible."""
+    import tempfile
+
+    folder = tmp_path / "systmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def _ours(folder):
+    """synthpipe's entries in ``folder`` (torch keeps its own compile cache there)."""
+    return [p.name for p in folder.iterdir() if p.name.startswith(("synthpipe", ".synthpipe"))]
+
+
+def _small_table(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = 200
+    p = tmp_path / "t.parquet"
+    pd.DataFrame({"amount": rng.gamma(2.0, 100.0, n).round(2),
+                  "region": rng.choice(["north", "south", "east"], n),
+                  "fraud": rng.choice(["Y", "N"], n, p=[0.2, 0.8])}).to_parquet(p)
+    return p
+
+
+def _no_cache_cfg(tmp_path, **overrides):
+    from synthpipe.config import GateConfig, ModelConfig, RunConfig
+
+    gates = overrides.pop("gates", GateConfig())
+    return RunConfig(table=_small_table(tmp_path), out=tmp_path / "run", cache=False,
+                     model=ModelConfig(name="tvae", epochs=1), gates=gates, **overrides)
+
+
+@pytest.mark.slow
+def test_a_no_cache_run_leaves_no_model_copy_in_tmp(tmp_path, private_tmp):
+    from synthpipe.pipeline import run_pipeline
+
+    result = run_pipeline(_no_cache_cfg(tmp_path))
+    assert (result.out_dir / "model" / "config.json").is_file()
+    assert _ours(private_tmp) == []
+
+
+@pytest.mark.slow
+def test_a_quarantined_no_cache_run_leaves_no_model_copy_in_tmp(tmp_path, private_tmp):
+    from synthpipe.config import GateConfig
+    from synthpipe.pipeline import run_pipeline
+
+    result = run_pipeline(_no_cache_cfg(tmp_path, gates=GateConfig(dcr_share_max=0.0)))
+    assert not result.publishable
+    assert _ours(private_tmp) == []
+
+
+@pytest.mark.slow
+def test_a_failed_no_cache_run_leaves_no_model_copy_and_no_parts(tmp_path, private_tmp,
+                                                                 monkeypatch):
+    import synthpipe.pipeline.run as run
+
+    def publish(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(run, "publish", publish)
+    cfg = _no_cache_cfg(tmp_path, rows=2_500, chunk_rows=1_000)
+    with pytest.raises(OSError, match="disk full"):
+        run.run_pipeline(cfg)
+    assert _ours(private_tmp) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["systmp", "t.parquet"]
+
+
+# ----------------------------------------------------------------------------- rare labels
+
+
+@pytest.mark.slow
+def test_rare_labels_are_reported_and_never_published(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from synthpipe.config import ModelConfig, RunConfig
+    from synthpipe.metadata import RARE_PLACEHOLDER
+    from synthpipe.pipeline import run_pipeline
+
+    rng = np.random.default_rng(0)
+    n = 400
+    branch = rng.choice(["north", "south", "east"], n).astype(object)
+    branch[:24] = [f"outpost-{i}" for i in range(12)] * 2  # twelve labels of two rows each
+    p = tmp_path / "t.parquet"
+    pd.DataFrame({"branch": branch, "amount": rng.gamma(2.0, 50.0, n).round(2),
+                  "fraud": rng.choice(["Y", "N"], n, p=[0.2, 0.8])}).to_parquet(p)
+    cfg = RunConfig(table=p, out=tmp_path / "run", cache=False, target="fraud",
+                    model=ModelConfig(name="tvae", epochs=1))
+    result = run_pipeline(cfg)
+    rare = result.metrics["rare_labels"]["branch"]
+    assert rare["labels_merged"] == 12 and rare["decoded_as"] == "a kept label"
+    assert 0 < rare["share_of_cells"] <= 24 / 320  # of the training split's cells
+    synthetic = pd.read_parquet(result.synthetic_path)
+    assert set(synthetic["branch"].dropna()) <= {"north", "south", "east"}
+    assert RARE_PLACEHOLDER not in set(synthetic["branch"].dropna())

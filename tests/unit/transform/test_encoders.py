@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from synthpipe.errors import InputError, ModelError
+from synthpipe.metadata import RARE_PLACEHOLDER
 from synthpipe.transform.encoders import (
-    RARE_PLACEHOLDER,
     BooleanEncoder,
     CategoricalEncoder,
     ColumnEncoder,
@@ -169,9 +169,54 @@ def test_rare_labels_are_merged_and_never_copied_out():
     enc = CategoricalEncoder("c", rare_min_count=5)
     out = _roundtrip(enc, s)
     assert enc.categories == ["x", "y"] and enc.n_rare == 3
-    assert set(out) == {"x", "y", RARE_PLACEHOLDER}
-    assert (out.iloc[len(common):] == RARE_PLACEHOLDER).all()
-    assert not set(rare) & set(enc.to_state()["categories"])
+    assert enc.rare_share == pytest.approx(4 / 84)
+    # The bucket's rows are redrawn among the kept labels: no placeholder, no rare value.
+    assert set(out) == {"x", "y"}
+    assert out.iloc[: len(common)].tolist() == common
+    assert not set(rare) & set(json.dumps(enc.to_state()).split('"'))
+
+
+def test_bucket_rows_are_redrawn_in_proportion_to_the_kept_labels_frequencies():
+    s = pd.Series(["a"] * 600 + ["b"] * 300 + ["c"] * 100 + [f"r{i}" for i in range(50)],
+                  name="c")
+    enc = CategoricalEncoder("c", rare_min_count=5).fit(s)
+    codes = np.full(20_000, enc.rare_code)
+    out = enc.decode([codes])
+    shares = out.value_counts(normalize=True)
+    assert set(shares.index) == {"a", "b", "c"}
+    assert shares["a"] == pytest.approx(0.6, abs=0.02)
+    assert shares["b"] == pytest.approx(0.3, abs=0.02)
+    assert shares["c"] == pytest.approx(0.1, abs=0.02)
+    # Seeded by the codes themselves: the same codes decode the same way.
+    assert enc.decode([codes]).tolist() == out.tolist()
+
+
+@pytest.mark.parametrize("kind", ["object", "category", "string"])
+def test_no_dtype_decodes_the_placeholder(kind):
+    s = pd.Series(["a"] * 40 + ["b"] * 20 + ["rare1", "rare2", None], name="c").astype(kind)
+    enc = CategoricalEncoder("c", rare_min_count=5).fit(s)
+    out = enc.decode([np.array([enc.rare_code] * 50 + [enc.missing_code] * 5)])
+    assert RARE_PLACEHOLDER not in set(out.dropna().astype(str))
+    assert set(out.dropna()) <= {"a", "b"} and out.isna().sum() == 5
+    if kind == "category":
+        assert list(out.dtype.categories) == ["a", "b", "rare1", "rare2"]  # the input's own
+
+
+def test_a_column_of_rare_labels_only_decodes_to_missing():
+    s = pd.Series([f"id{i}" for i in range(30)], name="c")
+    enc = CategoricalEncoder("c", rare_min_count=5).fit(s)
+    out = enc.decode(enc.encode(s))
+    assert out.isna().all() and enc.rare_share == 1.0
+
+
+def test_a_model_saved_before_label_counts_redraws_uniformly():
+    s = pd.Series(["a"] * 90 + ["b"] * 10 + ["z"], name="c")
+    enc = CategoricalEncoder("c", rare_min_count=5).fit(s)
+    state = enc.to_state()
+    del state["counts"], state["rare_share"]
+    old = ColumnEncoder.from_state(state)
+    out = old.decode([np.full(4000, old.rare_code)])
+    assert out.value_counts(normalize=True)["b"] == pytest.approx(0.5, abs=0.05)
 
 
 def test_max_categories_merges_the_long_tail():

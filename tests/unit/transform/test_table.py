@@ -114,7 +114,23 @@ def test_rare_values_do_not_leave_the_transformer():
     df = pd.DataFrame({"c": ["common"] * 60 + ["only-once", "twice", "twice"]})
     tt = TableTransformer(rare_min_count=5).fit(df, detect_metadata(df))
     out = tt.inverse_transform(tt.transform(df))
-    assert set(out["c"]) == {"common", RARE_PLACEHOLDER}
+    assert set(out["c"]) == {"common"}
+    assert RARE_PLACEHOLDER not in set(out["c"])
+    assert tt.rare_summary() == {"c": {"labels_merged": 2, "share_of_cells": round(3 / 63, 6),
+                                       "decoded_as": "a kept label"}}
+
+
+def test_a_bucket_row_given_as_scores_takes_the_nearest_kept_label():
+    """Relaxed one-hots (the flow's output): the bucket is removed and argmax decides, the rule
+    every other row is decoded by."""
+    df = pd.DataFrame({"c": ["a"] * 50 + ["b"] * 30 + ["r1", "r2"]})
+    tt = TableTransformer(rare_min_count=5).fit(df, detect_metadata(df))
+    assert tt.layout_ == [Span("c", "discrete", 3)]  # a, b, bucket
+    scores = np.array([[0.1, 0.3, 0.9], [0.4, -0.2, 0.8], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    out = tt.inverse_transform(scores)
+    assert out["c"].tolist()[:2] == ["b", "a"]  # the nearest kept label
+    assert out["c"].iloc[2] in {"a", "b"}  # an exact one-hot: redrawn by frequency
+    assert out["c"].iloc[3] == "b"
 
 
 def test_high_cardinality_is_capped():

@@ -64,19 +64,3 @@ def test_the_code_fingerprint_covers_the_whole_package_not_only_the_pipeline(
     (tmp_path / "models.py").write_text("B = 2\n")
     monkeypatch.setattr(train, "_CODE_FINGERPRINT", None)
     assert train.code_fingerprint() != before
-
-
-def test_models_trained_without_the_cache_leave_no_temporary_folder(tmp_path):
-    from synthpipe.config import load_config
-    from synthpipe.pipeline.steps.train import TEMP_MODEL_PREFIX, discard_temporary_models
-
-    made = tmp_path / f"{TEMP_MODEL_PREFIX}abc"
-    (made / "tvae-key").mkdir(parents=True)
-    (made / "tvae-key" / "config.json").write_text("{}")
-    other = tmp_path / "someone-elses" / "tvae-key"
-    other.mkdir(parents=True)
-    discard_temporary_models([str(made / "tvae-key"), str(other)], load_config(None, cache=False))
-    assert not made.exists() and other.exists()
-    (made / "tvae-key").mkdir(parents=True)
-    discard_temporary_models([str(made / "tvae-key")], load_config(None))  # cached: kept
-    assert made.exists()

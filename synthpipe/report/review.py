@@ -151,22 +151,21 @@ def chain_problems(entries: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
-def _current_report_sha(run_dir: Path, build: bool) -> str:
+def _current_report_sha(run_dir: Path) -> str:
     report = run_dir / "report.html"
     if not report.is_file():
-        if not build:
-            raise InputError(f"{report} does not exist", hint="run `synthpipe report RUN_DIR`")
-        from synthpipe.report.build import build_report
-
-        build_report(run_dir)
+        # A review binds the report the reviewer read: building one here would sign a page
+        # nobody has seen.
+        raise InputError(f"{report} does not exist: there is no report to review",
+                         hint=f"run `synthpipe report {run_dir}`, read report.html, then review")
     return _sha256(report)
 
 
 def record_review(run_dir: str | Path, decision: str, by: str, comment: str = "") -> dict:
     """Append a reviewer's decision to the run's hash-chained review log.
 
-    The entry binds the decision to the report the reviewer read (its SHA-256; the report is
-    built first if the folder has none) and to the run's manifest. The log is opened in append
+    The entry binds the decision to the report the reviewer read (its SHA-256) and to the run's
+    manifest. The log is opened in append
     mode, locked against concurrent reviewers, and fsync'ed.
 
     Args:
@@ -179,7 +178,8 @@ def record_review(run_dir: str | Path, decision: str, by: str, comment: str = ""
         The entry as written (with ``seq``, ``entry_hash`` and ``prev_hash``).
 
     Raises:
-        InputError: Unknown decision, empty ``by``, a run folder without manifest.json, or a
+        InputError: Unknown decision, empty ``by``, a run folder without manifest.json or
+            report.html (build it with ``synthpipe report RUN_DIR`` and read it first), or a
             review log whose chain is already broken (appending would hide the damage).
     """
     run_dir = Path(run_dir)
@@ -196,7 +196,7 @@ def record_review(run_dir: str | Path, decision: str, by: str, comment: str = ""
     if not manifest.is_file():
         raise InputError(f"{run_dir} has no manifest.json: it is not a run folder",
                          hint="pass the folder a `synthpipe run` wrote")
-    report_sha = _current_report_sha(run_dir, build=True)
+    report_sha = _current_report_sha(run_dir)
     manifest_sha = _sha256(manifest)
     path = run_dir / REVIEW_LOG
     with open(path, "a+", encoding="utf-8", newline="\n") as f:

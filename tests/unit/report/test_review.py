@@ -16,7 +16,9 @@ from .fixtures.runs import make_run
 
 @pytest.fixture
 def run(tmp_path):
-    return make_run(tmp_path, "publishable")
+    run = make_run(tmp_path, "publishable")
+    build_report(run)  # a reviewer reads the report before deciding
+    return run
 
 
 def _lines(run):
@@ -38,7 +40,7 @@ def test_approve_then_reject_chain_and_verify(run):
     assert first["prev_hash"] == GENESIS
     assert second["prev_hash"] == first["entry_hash"]
     assert first["entry_hash"] == entry_hash(first)
-    assert first["report_sha256"] == _sha(run / "report.html")  # built on demand
+    assert first["report_sha256"] == _sha(run / "report.html")
     assert first["manifest_sha256"] == _sha(run / "manifest.json")
     assert first["timestamp"].endswith("+00:00")
     stored = [json.loads(line) for line in _lines(run)]
@@ -175,6 +177,15 @@ def test_unknown_decision_refused(run, decision):
 def test_empty_reviewer_refused(run, by):
     with pytest.raises(InputError, match="name"):
         record_review(run, "approve", by, "")
+
+
+def test_review_needs_a_report_to_sign(tmp_path):
+    """Review does not build the report: it would sign a page nobody read."""
+    run = make_run(tmp_path, "publishable")
+    with pytest.raises(InputError, match="report.html") as info:
+        record_review(run, "approve", "Dana", "")
+    assert "synthpipe report" in info.value.hint
+    assert not (run / "report.html").exists() and not (run / REVIEW_LOG).exists()
 
 
 def test_not_a_run_folder(tmp_path):

@@ -26,6 +26,8 @@ def signoff_section(run_dir: Path) -> dict[str, Any]:
         "entries": [
             {k: e.get(k) for k in ("seq", "timestamp", "decision", "by", "comment",
                                    "report_sha256", "manifest_sha256", "entry_hash")}
+            # An approval that overrode a quarantine says so; other entries keep their shape.
+            | ({"override": str(e["override"])} if "override" in e else {})
             for e in entries
         ],
         "chain_ok": not problems,

@@ -136,6 +136,9 @@ def render_charts(report: Mapping[str, Any]) -> dict[str, Any]:
              "after (synthetic)": [c["after"] for c in classes]},
             title="Class shares before and after sampling", width=420, height=200,
         )
+    pr = _pr_curves(sec["utility"]["downstream"])
+    if pr:
+        charts["pr_curves"] = pr
     timings = sec["run"]["timings_seconds"]
     if timings:
         charts["timings"] = svg.bar_chart(
@@ -143,6 +146,26 @@ def render_charts(report: Mapping[str, Any]) -> dict[str, Any]:
             width=560, bar_height=12, color=svg.HOLDOUT, value_name="seconds",
         )
     return charts
+
+
+# Each training set keeps its colour whichever sets were scored.
+_SET_COLORS = {"real-trained": svg.REAL, "synthetic-trained": svg.SYNTHETIC,
+               "augmented-trained": svg.SERIES_COLORS[2]}
+
+
+def _pr_curves(ds: Mapping[str, Any] | None) -> str | None:
+    """Precision-recall curves of the downstream fraud models on the real holdout."""
+    curves = (ds or {}).get("curves")
+    if not curves:
+        return None
+    rate = ds.get("holdout_positive_rate")
+    return svg.curve_chart(
+        {label: (c["recall"], c["precision"]) for label, c in curves.items()},
+        title="Precision-recall on the real holdout", x_label="recall (share of frauds caught)",
+        y_label="precision", baseline=rate,
+        baseline_label=f"guessing: {svg.fmt_pct(rate)}" if rate is not None else "",
+        width=600, height=320, colors=[_SET_COLORS.get(label, svg.HOLDOUT) for label in curves],
+    )
 
 
 __all__ = ["render_charts"]

@@ -28,6 +28,8 @@ def _template():
     env.filters["num"] = fmt.fmt_num
     env.filters["pct"] = fmt.fmt_pct
     env.filters["duration"] = _fmt_duration
+    env.filters["signed"] = _fmt_signed
+    env.filters["score"] = _fmt_score
     env.filters["pretty"] = _pretty
     env.filters["when"] = _fmt_when
     env.filters["short"] = lambda h: (h[:12] + "\u2026") if isinstance(h, str) and h else "n/a"
@@ -71,6 +73,21 @@ def _fmt_duration(seconds: Any) -> str:
         return f"{minutes} min {sec} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min"
+
+
+def _fmt_score(x: Any) -> str:
+    """A score in [0, 1] to three decimals, so a column of scores lines up (0.890, not 0.89)."""
+    v = num(x)
+    return "n/a" if v is None else f"{v:.3f}"
+
+
+def _fmt_signed(x: Any) -> str:
+    """A difference of scores with its sign, three decimals: +0.034, \u22120.074, 0.000."""
+    v = num(x)
+    if v is None:
+        return "n/a"
+    text = f"{abs(v):.3f}"
+    return text if text == "0.000" else ("+" if v > 0 else "\u2212") + text
 
 
 def render_html(report: Mapping[str, Any]) -> str:

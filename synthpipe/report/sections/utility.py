@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from synthpipe.report.data import dict_table, get, num, scalars
+from synthpipe.report.sections.downstream import downstream_section
 
 
 def utility_section(metrics: dict, manifest: dict, target: str | None) -> dict[str, Any]:
@@ -36,7 +37,7 @@ def utility_section(metrics: dict, manifest: dict, target: str | None) -> dict[s
         "utility_model": get(util, "model") if isinstance(get(util, "model"), str) else None,
         "utility_status": get(util, "status"),
         "notes": _notes(util),
-        "downstream": _downstream(metrics.get("downstream")),
+        "downstream": downstream_section(metrics.get("downstream")),
         "candidates": _candidates(metrics.get("candidates")),
     }
 
@@ -104,19 +105,6 @@ def _notes(util: Any) -> list[str]:
         if util.get("single_class") and not notes:
             notes.append("the synthetic data holds a single class of the target")
     return notes
-
-
-def _downstream(downstream: Any) -> dict[str, Any] | None:
-    if not isinstance(downstream, (Mapping, list)):
-        return None
-    table = dict_table(downstream.get("sets", downstream) if isinstance(downstream, Mapping)
-                       else downstream, skip=("verdict",))
-    verdict = None
-    if isinstance(downstream, Mapping):
-        v = downstream.get("verdict", downstream.get("summary"))
-        verdict = v if isinstance(v, str) else (get(v, "text") or get(v, "message"))
-    return {"table": table, "verdict": verdict,
-            "other": [] if table else scalars(downstream, limit=30)}
 
 
 def _candidates(cands: Any) -> dict[str, Any] | None:

@@ -31,7 +31,13 @@ from synthpipe.report.svg._draw import (
 )
 from synthpipe.report.svg.bars import bar_chart, category_bars
 from synthpipe.report.svg.hist import histogram, overlaid_histograms
-from synthpipe.report.svg.plots import diverging_color, heatmap, line_chart, small_multiples
+from synthpipe.report.svg.plots import (
+    curve_chart,
+    diverging_color,
+    heatmap,
+    line_chart,
+    small_multiples,
+)
 
 __all__ = [
     "AXIS",
@@ -46,6 +52,7 @@ __all__ = [
     "TEXT",
     "bar_chart",
     "category_bars",
+    "curve_chart",
     "diverging_color",
     "esc",
     "fmt_num",

@@ -204,6 +204,82 @@ def line_chart(
     return _svg(width, height, body, title or "line chart")
 
 
+def curve_chart(
+    curves: Mapping[str, tuple[Sequence[object], Sequence[object]]],
+    *,
+    title: str = "",
+    x_label: str = "",
+    y_label: str = "",
+    baseline: float | None = None,
+    baseline_label: str = "",
+    width: int = 460,
+    height: int = 300,
+    colors: Sequence[str] = SERIES_COLORS,
+) -> str:
+    """Curves on a unit square, each with its own x values (precision-recall, ROC).
+
+    Args:
+        curves: ``{name: (x values, y values)}``, values in [0, 1]; a ``None`` breaks a curve.
+        title: Chart title.
+        x_label: X axis caption.
+        y_label: Y axis caption.
+        baseline: Optional horizontal dashed line (e.g. the precision of guessing).
+        baseline_label: Text written above the baseline.
+        width: Drawing width in px.
+        height: Drawing height in px.
+        colors: Curve colours, in the order of ``curves``.
+
+    Returns:
+        An ``<svg>`` string.
+    """
+    head = 22 if title else 6
+    body = [_text(0, 14, title, weight="600", size=12)] if title else []
+    left, right, top, bottom = 46, width - 12, head + 22, height - 36
+
+    def sx(v: float) -> float:
+        return left + min(max(v, 0.0), 1.0) * (right - left)
+
+    def sy(v: float) -> float:
+        return bottom - min(max(v, 0.0), 1.0) * (bottom - top)
+
+    for t in nice_ticks(0.0, 1.0, 5):
+        body.append(_line(left, sy(t), right, sy(t), GRID))
+        body.append(_line(sx(t), top, sx(t), bottom, GRID))
+        body.append(_text(left - 5, sy(t) + 3, fmt_num(t), anchor="end", size=10, color=MUTED))
+        body.append(_text(sx(t), bottom + 14, fmt_num(t), anchor="middle", size=10, color=MUTED))
+    body.append(_line(left, bottom, right, bottom, AXIS))
+    body.append(_line(left, top, left, bottom, AXIS))
+    if x_label:
+        body.append(_text((left + right) / 2, height - 6, x_label, anchor="middle", color=MUTED))
+    if y_label:
+        body.append(_text(12, (top + bottom) / 2, y_label, anchor="middle", color=MUTED,
+                          rotate=-90))
+    if baseline is not None and is_num(baseline):
+        y = sy(float(baseline))
+        body.append(_line(left, y, right, y, AXIS, 1, "4 3"))
+        if baseline_label:
+            body.append(_text(right - 4, y - 4, baseline_label, anchor="end", size=10,
+                              color=MUTED))
+    names = list(curves)
+    for k, name in enumerate(names):
+        xs, ys = (_clean(v) for v in curves[name])
+        segment: list[str] = []
+        for xv, yv in zip(xs, ys, strict=False):
+            if xv is None or yv is None:
+                if len(segment) > 1:
+                    body.append(_polyline(segment, colors[k % len(colors)]))
+                segment = []
+                continue
+            segment.append(f"{sx(xv):.1f},{sy(yv):.1f}")
+        if len(segment) > 1:
+            body.append(_polyline(segment, colors[k % len(colors)]))
+    if not names:
+        body.append(_text(width / 2, height / 2, "no data", anchor="middle", color=MUTED))
+    body.append(_legend([(n, colors[k % len(colors)]) for k, n in enumerate(names)], left,
+                        head + 10, line=True))
+    return _svg(width, height, body, title or "curves")
+
+
 def small_multiples(panels: Sequence[tuple[object, str]], *, caption: str = "") -> str:
     """Lay out many small charts in a grid that wraps with the page width (an HTML fragment).
 

@@ -298,15 +298,36 @@ def review(
     run_dir: Annotated[Path, typer.Argument(help="A run folder written by `synthpipe run`.")],
     approve: Annotated[bool, typer.Option("--approve", help="Approve publication.")] = False,
     reject: Annotated[bool, typer.Option("--reject", help="Reject publication.")] = False,
-    verify: Annotated[bool, typer.Option("--verify", help="Check the review log's chain.")] = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Check every output against manifest.json, the review log's chain and head, "
+            "and that the latest review signed the report and manifest in the folder "
+            "(exit 4 if anything was tampered with).",
+        ),
+    ] = False,
     by: Annotated[str | None, typer.Option(help="Reviewer's name.")] = None,
     comment: Annotated[str, typer.Option(help="Why.")] = "",
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="With --approve: approve a quarantined run (or one with no recorded verdict). "
+            "Refused without it; with it, the override is printed and recorded in the entry.",
+        ),
+    ] = False,
     expected_head: Annotated[
         str | None, typer.Option(help="With --verify: the last entry hash you kept elsewhere.")
     ] = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Record a steward's decision in the hash-chained review log, or verify the log."""
+    """Record a steward's decision in the hash-chained review log, or verify the run folder.
+
+    A review signs report.html as it is, so build it first (`synthpipe report RUN_DIR`) and
+    read it. An approval is refused when the outputs no longer match manifest.json, and for a
+    quarantined run unless --force is given.
+    """
     _setup(debug, False)
     if approve + reject + verify != 1:
         console.print("[bold red]error:[/] give exactly one of --approve, --reject, --verify")
@@ -316,23 +337,31 @@ def review(
 
         if verify:
             result = verify_reviews(run_dir, expected_head=expected_head)
+            for note in result.notes:
+                console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
             if result.ok:
-                out_console.print(f"review log intact: {result.entries} entries", highlight=False)
+                out_console.print(
+                    f"review log intact: {result.entries} entries; outputs match manifest.json",
+                    highlight=False,
+                )
                 return
             console.print(f"[bold red]review log FAILED verification[/] ({result.entries} entries)")
             for problem in result.problems:
-                console.print(f"  - {problem}", highlight=False)
+                console.print(f"  - {problem}", highlight=False, soft_wrap=True)
             raise typer.Exit(4)
         if not by:
             console.print("[bold red]error:[/] --by NAME is required to record a decision")
             raise typer.Exit(2)
-        if not (Path(run_dir) / "report.html").is_file():
-            from synthpipe.report import build_report
-
-            build_report(run_dir)
-        entry = record_review(run_dir, "approve" if approve else "reject", by, comment)
+        if force and not approve:
+            console.print("[bold red]error:[/] --force only applies to --approve")
+            raise typer.Exit(2)
+        entry = record_review(run_dir, "approve" if approve else "reject", by, comment,
+                              force=force)
     except SynthpipeError as exc:
         raise _fail(exc) from None
+    if entry.get("override"):
+        console.print(f"[bold yellow]warning:[/] {entry['override']} (recorded in the entry)",
+                      highlight=False, soft_wrap=True)
     out_console.print(
         f"recorded review #{entry['seq']}: {entry['decision']} by {entry['by']}\n"
         f"entry hash {entry['entry_hash']} (keep it: `--verify --expected-head` checks it)",

@@ -8,7 +8,8 @@
 - :func:`record_review` / :func:`verify_reviews` keep the hash-chained review log.
 """
 
-from synthpipe.report.build import assemble_report, build_report, column_profiles
+from synthpipe.report.build import assemble_report, build_report
+from synthpipe.report.profiles import column_profiles
 from synthpipe.report.review import VerifyResult, record_review, verify_reviews
 
 __all__ = [

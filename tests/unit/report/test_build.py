@@ -450,3 +450,65 @@ def test_long_tail_is_plotted_over_its_central_range():
     prof = column_profiles(pd.DataFrame({"x": x}), _meta(x=ColumnKind.NUMERICAL))["x"]
     assert prof["edges"][-1] <= 1000 and prof["above"] == 6
     assert sum(prof["counts"]) + prof["above"] + prof["below"] == 2000
+
+
+def _with_downstream(tmp_path, downstream):
+    run = make_run(tmp_path, "publishable")
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["downstream"] = downstream
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    html = build_report(run).read_text()
+    return html, _section(json.loads((run / "report.json").read_text()), "utility")["downstream"]
+
+
+@pytest.mark.slow
+def test_downstream_comparison_from_the_real_fraud_check(tmp_path):
+    """The section against what synthpipe.evaluation.downstream returns: one table of the
+    three training sets with intervals, differences marked when within noise, PR curves."""
+    import pandas as pd
+
+    from synthpipe.evaluation.downstream import downstream_report
+
+    real, synth = tables(n=1200)
+    meta = detect_metadata(real)
+    cols = meta.modelled
+    train, hold = real.iloc[:800][cols], real.iloc[800:][cols]
+    augmented = pd.concat([train, synth[cols][synth["is_fraud"]]], ignore_index=True)
+    out = downstream_report(train, hold, synth[cols], "is_fraud", True, meta.subset(cols),
+                            augmented=augmented)
+    html, ds = _with_downstream(tmp_path, json.loads(json.dumps(out)))
+    assert [r["label"] for r in ds["rows"]] == [
+        "real-trained", "synthetic-trained", "augmented-trained"]
+    assert [m["label"] for m in ds["metrics"]] == [
+        "PR-AUC", "ROC-AUC", "Recall at 1% FPR", "Recall at 5% FPR",
+        "Precision at the chosen threshold"]
+    for row in ds["rows"]:
+        for cell in row["cells"]:
+            assert cell["lo"] <= cell["value"] <= cell["hi"]
+            assert (cell["difference"] is None) == (row["set"] == "real")
+    noisy = [c for r in ds["rows"] for c in r["cells"] if c["within_noise"]]
+    assert html.count("vs real &asymp;") == len(noisy)
+    assert len(ds["noise"]) == len({r["set"] for r in ds["rows"] for c in r["cells"]
+                                     if c["within_noise"]})
+    assert ds["verdict"].startswith("Training on synthetic data") and ds["verdict"].endswith(".")
+    assert ds["verdict"].count(". ") == 0  # one sentence
+    assert "Precision-recall on the real holdout" in html and "guessing:" in html
+    assert "200 bootstrap resamples" in html
+    assert "results.real" not in html  # no raw dotted keys any more
+
+
+def test_downstream_without_intervals_still_reads_as_one_table(tmp_path):
+    """A fraud check recorded before intervals existed: the same table, no interval lines."""
+    scores = {"pr_auc": 0.645, "roc_auc": 0.882, "recall_at_1pct_fpr": 0.102,
+              "recall_at_5pct_fpr": 0.306, "threshold": 0.39, "precision_at_threshold": 0.629}
+    html, ds = _with_downstream(tmp_path, {
+        "positive": "Y", "holdout_rows": 200, "holdout_positive_rate": 0.245,
+        "results": {"real": {"rows": 800, "positive_rate": 0.25, **scores},
+                    "synthetic": {"rows": 800, "positive_rate": 0.5,
+                                  "skipped": "training set has a single class"}},
+        "verdict": "no verdict: no other training set was scored",
+    })
+    assert ds["intervals"] is False and ds["differences"] is False and ds["curves"] == {}
+    assert "bootstrap" not in html and "Under that" not in html
+    assert "not scored: training set has a single class" in html
+    assert ">0.890<" not in html and ">0.882<" in html and "real-trained 0.39" in html

@@ -42,6 +42,9 @@ CHARTS = {
     "heat": lambda: svg.heatmap([[1.0, -0.3], [-0.3, None]], ["a", EVIL], title=EVIL),
     "line": lambda: svg.line_chart([1, 2, 3, 4], {"train": [3.0, 2.0, None, 1.0],
                                                   EVIL: [3.5, 2.5, 2.0, 1.5]}, title=EVIL),
+    "curves": lambda: svg.curve_chart({"real": ([0.1, 0.5, 1.0], [1.0, 0.6, 0.25]),
+                                       EVIL: ([0.2, None, 1.0], [0.9, 0.5, 0.25])},
+                                      title=EVIL, baseline=0.25, baseline_label="guessing"),
 }
 
 
@@ -182,3 +185,13 @@ def test_nice_ticks_are_round_and_cover_the_range():
     assert all(re.fullmatch(r"[0-9.]+", svg.fmt_num(t)) for t in ticks)
     assert svg.nice_ticks(3, 3) == [3]
     assert svg.nice_ticks(float("nan"), 1) == []
+
+
+def test_curves_keep_their_own_x_and_break_at_gaps():
+    root = _parse(svg.curve_chart({"a": ([0.0, 0.5, 1.0], [1.0, 0.5, 0.0]),
+                                   "b": ([0.0, 0.2, None, 0.8, 1.0], [0.5] * 5)}))
+    lines = root.findall("polyline")
+    assert [len(p.get("points").split()) for p in lines] == [3, 2, 2]
+    xs = [float(pt.split(",")[0]) for pt in lines[0].get("points").split()]
+    assert xs[0] < xs[1] < xs[2]
+    assert "no data" in _texts(_parse(svg.curve_chart({})))

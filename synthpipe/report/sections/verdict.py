@@ -1,0 +1,98 @@
+"""Section 1, the verdict: may the synthetic table be released, and which gates decided it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from synthpipe.report.data import get
+
+
+def verdict_section(manifest: dict, metrics: dict, reasons: str | None) -> dict[str, Any]:
+    """Publishable or not (fail closed when the records disagree), and every gate check."""
+    gates = get(metrics, "gates", default={})
+    gates = gates if isinstance(gates, Mapping) else {}
+    m_verdict = manifest.get("verdict")
+    votes = []
+    if m_verdict in ("published", "quarantined"):
+        votes.append(m_verdict == "published")
+    for src in (get(manifest, "gates", "publishable"), gates.get("publishable")):
+        if isinstance(src, bool):
+            votes.append(src)
+    notes = []
+    if not votes:
+        publishable = None
+    else:
+        # Fail closed: if the records disagree, the run is treated as quarantined.
+        publishable = all(votes)
+        if len(set(votes)) > 1:
+            notes.append(
+                "manifest.json and metrics.json disagree about the verdict; shown as "
+                "quarantined (fail closed)"
+            )
+    checks = []
+    for c in gates.get("checks") or []:
+        if not isinstance(c, Mapping):
+            continue
+        checks.append(
+            {
+                "name": str(c.get("name", "?")),
+                "category": c.get("category"),
+                "value": c.get("value"),
+                "threshold": c.get("threshold"),
+                "op": c.get("op"),
+                "severity": c.get("severity"),
+                "status": check_status(c),
+                "message": c.get("message"),
+            }
+        )
+    order = {"fail": 0, "warn": 1, "skipped": 2, "pass": 3}
+    checks.sort(key=lambda c: order.get(c["status"], 4))
+    failed = [str(f) for f in (gates.get("failed") or get(manifest, "gates", "failed") or [])]
+    for c in checks:
+        if c["status"] == "fail" and c["name"] not in failed:
+            failed.append(c["name"])
+    label = {True: "PUBLISHABLE", False: "QUARANTINED", None: "NO VERDICT RECORDED"}[publishable]
+    if publishable is None:
+        summary = "No gate verdict was recorded for this run: treat it as not publishable."
+    elif publishable:
+        summary = "Every blocking gate passed; the synthetic table may be released."
+    else:
+        summary = (
+            "Blocked by: " + ", ".join(failed)
+            if failed
+            else "Quarantined; the failing gates were not recorded."
+        )
+    return {
+        "publishable": publishable,
+        "label": label,
+        "summary": summary,
+        "failed": failed,
+        "warnings": [c["name"] for c in checks if c["status"] == "warn"],
+        "checks": checks,
+        "gates_computed": bool(checks),
+        "reasons": reasons,
+        "notes": notes,
+    }
+
+
+def check_status(c: Mapping) -> str:
+    """pass | fail | warn | skipped; gates.py says passed/failed/skipped plus a severity."""
+    status = c.get("status")
+    if status in ("pass", "fail", "warn", "skipped"):
+        return status
+    if status == "passed":
+        return "pass"
+    if status == "failed":
+        return "warn" if c.get("severity") == "warn" else "fail"
+    if c.get("skipped") is True:
+        return "skipped"
+    passed = c.get("passed")
+    if passed is True:
+        return "pass"
+    if passed is None:
+        return "skipped"
+    return "warn" if c.get("severity") == "warn" else "fail"
+
+
+__all__ = ["check_status", "verdict_section"]

@@ -41,10 +41,11 @@ def _cron_of(deployment) -> list[str]:
     return [s.schedule.cron for s in deployment.schedules if hasattr(s.schedule, "cron")]
 
 
-def test_deploy_registers_a_cron_deployment(prefect_server, table, tmp_path):
+def test_deploy_registers_a_cron_deployment_with_its_options(prefect_server, table, tmp_path):
     res = subprocess.run(
         [BIN / "synthpipe", "deploy", "--name", "nightly", "--table", table / "t.parquet",
-         "--target", "label", "--cron", CRON, "--config", table / "run.yaml"],
+         "--target", "label", "--cron", CRON, "--config", table / "run.yaml",
+         "--model", "flow", "--epochs", "7", "--approval", "required"],
         env=prefect_server, capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )
     assert res.returncode == 0, res.stderr[-3000:]
@@ -54,8 +55,21 @@ def test_deploy_registers_a_cron_deployment(prefect_server, table, tmp_path):
     assert config["target"] == "label"
     assert config["table"] == str(table / "t.parquet")
     assert config["runs_dir"] == str(tmp_path / "runs")  # absolute: workers run elsewhere
-    assert config["model"]["epochs"] == 2
+    # the options win over the config file (tvae, 2 epochs)
+    assert config["model"]["name"] == "flow" and config["model"]["epochs"] == 7
+    assert config["approval"] == "required"
     assert dep.work_pool_name == "synthpipe"
+
+
+def test_deploy_refuses_an_unknown_model_before_registering(prefect_server, table, tmp_path):
+    res = subprocess.run(
+        [BIN / "synthpipe", "deploy", "--name", "bad", "--table", table / "t.parquet",
+         "--model", "gan9000", "--cron", CRON],
+        env=prefect_server, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert res.returncode == 2 and "gan9000" in res.stderr
+    bad = client_call(prefect_server, lambda c: c.read_deployments())
+    assert "bad" not in {d.name for d in bad}
 
 
 def _client_call_deployment(env, name):
@@ -96,3 +110,29 @@ def test_deploy_without_a_server_says_how_to_start_one(table, tmp_path):
     )
     assert res.returncode == 2
     assert "PREFECT_API_URL" in res.stderr and "prefect server start" in res.stderr
+
+
+def test_cli_run_logs_reach_the_server_and_stay_off_the_console(prefect_server, table, tmp_path):
+    """Without -v the console has only the CLI's lines; the run's INFO lines go to the server."""
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    out = tmp_path / "run"
+    res = subprocess.run(
+        [BIN / "synthpipe", "run", "--table", table / "t.parquet", "--target", "label",
+         "--config", table / "run.yaml", "--out", out],
+        env=prefect_server, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "published" in res.stdout
+    for noise in ("HTTP Request", "Task run", "Flow run", "INFO"):
+        assert noise not in res.stderr, res.stderr
+    (run,) = [r for r in client_call(prefect_server, lambda c: c.read_flow_runs())
+              if (r.parameters.get("config") or {}).get("out") == str(out)]
+    deadline, logs = time.time() + 20, []
+    while time.time() < deadline and not any("published" in e.message for e in logs):
+        logs = client_call(prefect_server, lambda c: c.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id]))))
+        time.sleep(1)
+    ours = [e for e in logs if e.name.startswith("synthpipe") and e.level == 20]
+    assert any("synthesizing" in e.message for e in ours), [e.message for e in logs]
+    assert any("published" in e.message for e in ours)

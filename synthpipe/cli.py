@@ -7,8 +7,11 @@ readable line with exit code 2 (a quarantined run exits with 3); ``--debug`` sho
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,22 +35,51 @@ class _State:
     debug = False
 
 
+#: Libraries that log a line per HTTP request or per validation step at INFO: -v keeps their
+#: warnings only (--debug shows everything).
+NOISY_LOGGERS = ("httpx", "httpcore", "great_expectations", "distributed", "asyncio", "urllib3")
+
+
+class _OwnWarnings(logging.Filter):
+    """Without -v the console shows the CLI's own lines: synthpipe's warnings and errors only.
+
+    Prefect's lines (and its traceback of a failed task, which the CLI reports as one readable
+    error) still go to the Prefect server; libraries' warnings stay behind -v.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING and (
+            record.name == "synthpipe" or record.name.startswith("synthpipe.")
+        )
+
+
 def _setup(debug: bool, verbose: bool) -> None:
     _State.debug = debug
     from synthpipe._env import quiet_defaults
 
-    # Prefect's own lines (and its tracebacks of a failed task, which the CLI reports as one
-    # readable error) would drown the progress bar; --verbose brings them back.
-    quiet_defaults({"PREFECT_LOGGING_LEVEL": "INFO" if verbose else "CRITICAL"})
-    logging.basicConfig(
-        level=logging.DEBUG if debug else (logging.INFO if verbose else logging.WARNING),
-        format="%(levelname)s %(name)s: %(message)s",
-        force=True,  # each invocation logs to the stderr of that invocation
-    )
+    # Prefect's run loggers at INFO, so a run's lines reach the Prefect server; what the
+    # console shows is decided by the handler below.
+    quiet_defaults({"PREFECT_LOGGING_LEVEL": "INFO"})
+    level = logging.DEBUG if debug else (logging.INFO if verbose else logging.WARNING)
+    handler = logging.StreamHandler(sys.stderr)  # this invocation's stderr
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if not (debug or verbose):
+        handler.addFilter(_OwnWarnings())
+    root = logging.getLogger()
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if debug else logging.WARNING)
 
 
-def _fail(exc: BaseException) -> typer.Exit:
-    """Print a deliberate error as one readable block and turn it into an exit code."""
+def _fail(exc: BaseException, as_json: bool = False) -> typer.Exit:
+    """Print a deliberate error as one readable block and turn it into an exit code.
+
+    With ``as_json`` the error is also the one JSON object on stdout
+    (``{"status": "error", "error", "hint", "failures", "exit_code"}``).
+    """
     if _State.debug:
         console.print_exception()
     if isinstance(exc, SynthpipeError):
@@ -58,12 +90,53 @@ def _fail(exc: BaseException) -> typer.Exit:
             console.print(f"  - {line}", highlight=False, soft_wrap=True)
         if exc.hint:
             console.print(f"[yellow]fix:[/] {exc.hint}", highlight=False, soft_wrap=True)
+        if as_json:
+            _emit_json({"status": "error", "error": exc.message, "hint": exc.hint,
+                        "failures": list(failures or []), "exit_code": exc.exit_code})
         return typer.Exit(exc.exit_code)
     console.print(
         f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True
     )
     console.print("run again with --debug for the traceback", highlight=False)
+    if as_json:
+        _emit_json({"status": "error", "error": f"{type(exc).__name__}: {exc}", "hint": None,
+                    "failures": [], "exit_code": 1})
     return typer.Exit(1)
+
+
+def _usage_error(message: str, as_json: bool) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    if as_json:
+        _emit_json({"status": "error", "error": message, "hint": None, "failures": [],
+                    "exit_code": 2})
+    return typer.Exit(2)
+
+
+#: The real stdout while a --json command runs (everything else printed goes to stderr).
+_json_out: list[Any] = []
+
+
+@contextlib.contextmanager
+def _stdout_for_json(as_json: bool) -> Iterator[None]:
+    """With --json, send anything printed to stdout (a library's print) to stderr instead, so
+    stdout carries exactly one JSON object, written by :func:`_emit_json`."""
+    if not as_json:
+        yield
+        return
+    _json_out.append(sys.stdout)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        _json_out.pop()
+
+
+def _emit_json(obj: dict[str, Any]) -> None:
+    from synthpipe.jsonutil import to_jsonable
+
+    out = _json_out[-1] if _json_out else sys.stdout
+    out.write(json.dumps(to_jsonable(obj)) + "\n")
+    out.flush()
 
 
 class _ProgressBars:
@@ -111,7 +184,13 @@ class _ProgressBars:
 
 
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect and INFO logs.")]
+JsonOpt = Annotated[
+    bool,
+    typer.Option("--json", help="Print one JSON object on stdout (progress and logs: stderr)."),
+]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Show Prefect's and synthpipe's INFO logs.")
+]
 
 
 @app.command()
@@ -157,51 +236,73 @@ def run(
         str | None, typer.Option(help="tcp://host:port of a Dask scheduler (with --runner dask).")
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Always train anew.")] = False,
+    as_json: JsonOpt = False,
     debug: DebugOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Synthesize a table: validate, protect PII, train, sample, evaluate, gate, publish."""
+    """Synthesize a table: validate, protect PII, train, sample, evaluate, gate, publish.
+
+    Exit codes: 0 published, 3 quarantined (a blocking gate failed), 2 bad input or usage,
+    1 a bug. With --json, stdout is one object: the summary plus ``status`` and ``exit_code``.
+    """
     _setup(debug, verbose)
+    with _stdout_for_json(as_json):
+        summary = _run_command(
+            as_json, config, na_values,
+            dict(
+                table=table,
+                target=target,
+                model_name=model,
+                epochs=epochs,
+                time_budget=time_budget,
+                rows=rows,
+                out=out,
+                seed=seed,
+                device=device,
+                metadata=metadata,
+                expectations=expectations,
+                encoding=encoding,
+                rebalance=rebalance,
+                rebalance_mode=output_mode,
+                runner=runner,
+                dask_address=dask_address,
+                cache=False if no_cache else None,
+            ),
+        )
+    code = 0 if summary["publishable"] else 3
+    if as_json:
+        status = "published" if summary["publishable"] else "quarantined"
+        _emit_json({"status": status, **summary, "exit_code": code})
+    else:
+        _print_summary(summary)
+    if code:
+        raise typer.Exit(code)
+
+
+def _run_command(
+    as_json: bool, config: Path | None, na_values: list[str] | None, overrides: dict[str, Any]
+) -> dict[str, Any]:
     try:
         from synthpipe.config import load_config
 
-        overrides: dict[str, Any] = dict(
-            table=table,
-            target=target,
-            model_name=model,
-            epochs=epochs,
-            time_budget=time_budget,
-            rows=rows,
-            out=out,
-            seed=seed,
-            device=device,
-            metadata=metadata,
-            expectations=expectations,
-            encoding=encoding,
-            rebalance=rebalance,
-            rebalance_mode=output_mode,
-            runner=runner,
-            dask_address=dask_address,
-            cache=False if no_cache else None,
-        )
         if na_values:
             overrides["na_values"] = ["", "?", *na_values]
         cfg = load_config(config, **overrides)
         console.print(f"synthpipe: {cfg.table} -> model {cfg.model.name}", highlight=False)
-        from synthpipe.orchestration import run_flow
+        from synthpipe.orchestration import check_dask_address, run_flow
 
+        check_dask_address(cfg)
         with _ProgressBars() as bars:
-            summary = run_flow(cfg, progress=bars)
+            return run_flow(cfg, progress=bars)
     except SynthpipeError as exc:
-        raise _fail(exc) from None
+        raise _fail(exc, as_json) from None
     except KeyboardInterrupt:
         console.print("interrupted; nothing was published")
+        if as_json:
+            _emit_json({"status": "interrupted", "exit_code": 130})
         raise typer.Exit(130) from None
     except Exception as exc:  # anything else is a bug: say so, keep the traceback behind --debug
-        raise _fail(exc) from None
-    _print_summary(summary)
-    if not summary["publishable"]:
-        raise typer.Exit(3)
+        raise _fail(exc, as_json) from None
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -217,6 +318,148 @@ def _print_summary(summary: dict[str, Any]) -> None:
     out_console.print(f"metrics  {summary['metrics']}", highlight=False)
     if summary.get("report"):
         out_console.print(f"report   {summary['report']}", highlight=False)
+
+
+@app.command()
+def profile(
+    table: Annotated[Path, typer.Argument(help="Input .parquet or .csv (or a folder of parts).")],
+    target: Annotated[str | None, typer.Option(help="Label column.")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML/JSON run config file.")] = None,
+    metadata: Annotated[
+        Path | None, typer.Option(help="YAML/JSON file overriding column kinds.")
+    ] = None,
+    expectations: Annotated[
+        Path | None, typer.Option(help="Great Expectations suite (JSON) for the input contract.")
+    ] = None,
+    na_values: Annotated[
+        list[str] | None, typer.Option("--na-values", help="Extra missing markers (repeatable).")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Text encoding of a CSV table (default utf-8).")
+    ] = None,
+    as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """What a run would do with a table, without training: column kinds, PII found and the
+    action per column, and the input contract's result.
+
+    Exit 0 when the input passes its contract, 2 when it does not (a run would stop there) or
+    the table cannot be read.
+    """
+    _setup(debug, verbose)
+    overrides: dict[str, Any] = dict(
+        table=table, target=target, metadata=metadata, expectations=expectations,
+        encoding=encoding,
+    )
+    if na_values:
+        overrides["na_values"] = ["", "?", *na_values]
+    with _stdout_for_json(as_json):
+        try:
+            result = _profile(overrides, config)
+        except SynthpipeError as exc:
+            raise _fail(exc, as_json) from None
+        except Exception as exc:  # a bug: readable line, traceback behind --debug
+            raise _fail(exc, as_json) from None
+    code = 0 if result["contract"]["passed"] else 2
+    if as_json:
+        _emit_json({**result, "exit_code": code})
+    else:
+        _print_profile(result)
+    if code:
+        raise typer.Exit(code)
+
+
+def _profile(overrides: dict[str, Any], config: Path | None) -> dict[str, Any]:
+    """Read, detect and plan as a run does (the pipeline's ingest, the pii package's detection
+    and plan, the pipeline's input contract), without protecting or training anything."""
+    from synthpipe import pii
+    from synthpipe.config import PIIAction, load_config
+    from synthpipe.errors import ContractError
+    from synthpipe.pipeline import ingest, model_columns, validate_input
+
+    cfg = load_config(config, **overrides)
+    ing = ingest(cfg)
+    findings = pii.detect_pii(ing.df, ing.metadata, seed=cfg.seed) if cfg.pii.detect else []
+    actions = {c: PIIAction(a).value
+               for c, a in pii.plan_actions(findings, ing.metadata, cfg.pii).items()}
+    if cfg.target in actions:
+        actions[cfg.target] = PIIAction.KEEP.value  # the label is kept, as the run's protect does
+    modelled = set(model_columns(ing.metadata, actions))
+    if cfg.target is not None:
+        modelled.add(cfg.target)
+    by_col = {f.column: f for f in findings}
+    columns = []
+    for name, meta in ing.metadata.columns.items():
+        finding = by_col.get(name)
+        columns.append({
+            "name": name,
+            "kind": meta.kind.value,
+            "dtype": meta.dtype,
+            "reason": meta.reason,
+            "pii": finding.to_dict() if finding else None,
+            "action": actions.get(name, "keep" if name in modelled else "regenerate"),
+            "modelled": name in modelled,
+        })
+    try:
+        report = validate_input(ing.df, cfg)
+        contract = {
+            "passed": bool(report.get("success", True)),
+            "suite": report.get("suite_name"),
+            "source": report.get("source"),
+            "evaluated": report.get("evaluated"),
+            "failures": list(report.get("failures") or []),
+            "message": None,
+        }
+    except ContractError as exc:
+        contract = {
+            "passed": False,
+            "suite": None,
+            "source": str(cfg.expectations) if cfg.expectations else None,
+            "evaluated": None,
+            "failures": list(exc.failures),
+            "message": exc.message,
+        }
+    return {
+        "status": "ok" if contract["passed"] else "contract_failed",
+        "table": ing.path,
+        "sha256": ing.sha256,
+        "rows": len(ing.df),
+        "target": cfg.target,
+        "columns": columns,
+        "contract": contract,
+    }
+
+
+def _print_profile(result: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    out_console.print(
+        f"[bold]{result['table']}[/]: {result['rows']} rows x {len(result['columns'])} columns"
+        + (f", target {result['target']}" if result["target"] else ""),
+        highlight=False, soft_wrap=True,
+    )
+    grid = Table("column", "kind", "PII", "action", "modelled", "why", box=None)
+    for c in result["columns"]:
+        pii = c["pii"]
+        grid.add_row(
+            c["name"], c["kind"],
+            f"{pii['pii_type']} ({pii['category']})" if pii else "",
+            c["action"], "yes" if c["modelled"] else "no",
+            pii["evidence"] if pii else c["reason"],
+        )
+    out_console.print(grid)
+    contract = result["contract"]
+    if contract["passed"]:
+        out_console.print(
+            f"input contract: [green]passed[/] ({contract['evaluated']} expectations, "
+            f"{contract['source']})", highlight=False,
+        )
+    else:
+        out_console.print(f"input contract: [red]FAILED[/]: {contract['message']}",
+                          highlight=False, soft_wrap=True)
+        for line in contract["failures"]:
+            out_console.print(f"  - {line}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -237,44 +480,61 @@ def evaluate(
     out: Annotated[Path, typer.Option(help="Where to write metrics.json.")] = Path("metrics.json"),
     config: Annotated[Path | None, typer.Option(help="Run config with gate thresholds.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    as_json: JsonOpt = False,
     debug: DebugOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Evaluate any synthetic table against real train and holdout tables; write metrics.json."""
+    """Evaluate any synthetic table against real train and holdout tables; write metrics.json.
+
+    Exit 3 when a blocking gate fails. With --json, stdout is one object: ``status``
+    (passed | failed), ``metrics`` (the file), ``publishable``, ``failed_gates``, ``checks``.
+    """
     _setup(debug, verbose)
-    try:
-        from synthpipe.config import load_config
-        from synthpipe.evaluation import evaluate as run_evaluation
-        from synthpipe.evaluation import gates
-        from synthpipe.io import read_table, write_json
-        from synthpipe.metadata import detect_metadata
+    with _stdout_for_json(as_json):
+        try:
+            from synthpipe.config import load_config
+            from synthpipe.evaluation import evaluate as run_evaluation
+            from synthpipe.evaluation import gates
+            from synthpipe.io import read_table, write_json
+            from synthpipe.metadata import detect_metadata
 
-        cfg = load_config(config)
-        tr, ho, sy = (read_table(p, cfg.na_values, cfg.encoding)
-                      for p in (real, holdout, synthetic))
-        _same_columns(tr, ho, sy)
-        meta = detect_metadata(tr)
-        if target is not None and target not in tr.columns:
-            from synthpipe.errors import InputError
+            cfg = load_config(config)
+            tr, ho, sy = (read_table(p, cfg.na_values, cfg.encoding)
+                          for p in (real, holdout, synthetic))
+            _same_columns(tr, ho, sy)
+            meta = detect_metadata(tr)
+            if target is not None and target not in tr.columns:
+                from synthpipe.errors import InputError
 
-            raise InputError(f"target column {target!r} is not in {real}")
-        metrics = run_evaluation(
-            tr, ho, sy[tr.columns], meta.subset(list(tr.columns)), target, seed=seed, published=sy
-        )
-        metrics["gates"] = gates(metrics, cfg.gates)
-        write_json(metrics, out)
-    except SynthpipeError as exc:
-        raise _fail(exc) from None
-    except Exception as exc:  # a bug: readable line, traceback behind --debug
-        raise _fail(exc) from None
+                raise InputError(f"target column {target!r} is not in {real}")
+            metrics = run_evaluation(
+                tr, ho, sy[tr.columns], meta.subset(list(tr.columns)), target, seed=seed,
+                published=sy,
+            )
+            metrics["gates"] = gates(metrics, cfg.gates)
+            write_json(metrics, out)
+        except SynthpipeError as exc:
+            raise _fail(exc, as_json) from None
+        except Exception as exc:  # a bug: readable line, traceback behind --debug
+            raise _fail(exc, as_json) from None
     verdict = metrics["gates"]
-    out_console.print(
-        f"{'[green]privacy gates pass' if verdict['publishable'] else '[red]gates FAILED'}[/]"
-        f" -> {out}",
-        highlight=False,
-    )
-    if not verdict["publishable"]:
-        raise typer.Exit(3)
+    code = 0 if verdict["publishable"] else 3
+    if as_json:
+        _emit_json({
+            "status": "passed" if code == 0 else "failed",
+            "metrics": str(out),
+            "publishable": verdict["publishable"],
+            "failed_gates": verdict.get("failed", []),
+            "checks": verdict.get("checks", []),
+            "exit_code": code,
+        })
+    else:
+        out_console.print(
+            f"{'[green]privacy gates pass' if code == 0 else '[red]gates FAILED'}[/] -> {out}",
+            highlight=False,
+        )
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -320,23 +580,42 @@ def review(
     expected_head: Annotated[
         str | None, typer.Option(help="With --verify: the last entry hash you kept elsewhere.")
     ] = None,
+    as_json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Record a steward's decision in the hash-chained review log, or verify the run folder.
 
     A review signs report.html as it is, so build it first (`synthpipe report RUN_DIR`) and
     read it. An approval is refused when the outputs no longer match manifest.json, and for a
-    quarantined run unless --force is given.
+    quarantined run unless --force is given. Exit 4 when verification fails. With --json,
+    stdout is one object: the recorded entry (``status`` recorded), or ``status`` intact |
+    tampered with ``entries``, ``problems`` and ``notes``.
     """
     _setup(debug, False)
     if approve + reject + verify != 1:
-        console.print("[bold red]error:[/] give exactly one of --approve, --reject, --verify")
-        raise typer.Exit(2)
-    try:
-        from synthpipe.report import record_review, verify_reviews
+        raise _usage_error("give exactly one of --approve, --reject, --verify", as_json)
+    if not verify and not by:
+        raise _usage_error("--by NAME is required to record a decision", as_json)
+    with _stdout_for_json(as_json):
+        try:
+            from synthpipe.report import record_review, verify_reviews
 
-        if verify:
-            result = verify_reviews(run_dir, expected_head=expected_head)
+            if verify:
+                result = verify_reviews(run_dir, expected_head=expected_head)
+            else:
+                if force and not approve:
+                    raise _usage_error("--force only applies to --approve", as_json)
+                entry = record_review(run_dir, "approve" if approve else "reject", by, comment,
+                                      force=force)
+        except SynthpipeError as exc:
+            raise _fail(exc, as_json) from None
+    if verify:
+        code = 0 if result.ok else 4
+        if as_json:
+            _emit_json({"status": "intact" if result.ok else "tampered", "ok": result.ok,
+                        "entries": result.entries, "problems": list(result.problems),
+                        "notes": list(result.notes), "exit_code": code})
+        else:
             for note in result.notes:
                 console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
             if result.ok:
@@ -344,24 +623,21 @@ def review(
                     f"review log intact: {result.entries} entries; outputs match manifest.json",
                     highlight=False,
                 )
-                return
-            console.print(f"[bold red]review log FAILED verification[/] ({result.entries} entries)")
-            for problem in result.problems:
-                console.print(f"  - {problem}", highlight=False, soft_wrap=True)
-            raise typer.Exit(4)
-        if not by:
-            console.print("[bold red]error:[/] --by NAME is required to record a decision")
-            raise typer.Exit(2)
-        if force and not approve:
-            console.print("[bold red]error:[/] --force only applies to --approve")
-            raise typer.Exit(2)
-        entry = record_review(run_dir, "approve" if approve else "reject", by, comment,
-                              force=force)
-    except SynthpipeError as exc:
-        raise _fail(exc) from None
-    if entry.get("override"):
+            else:
+                console.print(
+                    f"[bold red]review log FAILED verification[/] ({result.entries} entries)"
+                )
+                for problem in result.problems:
+                    console.print(f"  - {problem}", highlight=False, soft_wrap=True)
+        if code:
+            raise typer.Exit(code)
+        return
+    if entry.get("override") and not as_json:
         console.print(f"[bold yellow]warning:[/] {entry['override']} (recorded in the entry)",
                       highlight=False, soft_wrap=True)
+    if as_json:
+        _emit_json({"status": "recorded", **entry, "exit_code": 0})
+        return
     out_console.print(
         f"recorded review #{entry['seq']}: {entry['decision']} by {entry['by']}\n"
         f"entry hash {entry['entry_hash']} (keep it: `--verify --expected-head` checks it)",
@@ -417,6 +693,16 @@ def sample(
     )
 
 
+ModelOpt = Annotated[
+    str | None, typer.Option("--model", help="tabddpm | tvae | ctgan | flow | auto (the run's).")
+]
+EpochsOpt = Annotated[int | None, typer.Option("--epochs", help="Training epochs of each run.")]
+ApprovalOpt = Annotated[
+    str | None,
+    typer.Option("--approval", help="none | required (each run pauses for a steward)."),
+]
+
+
 @app.command()
 def deploy(
     name: Annotated[str, typer.Option(help="Deployment name.")] = "synthpipe",
@@ -424,15 +710,22 @@ def deploy(
     target: Annotated[str | None, typer.Option(help="Label column.")] = None,
     cron: Annotated[str | None, typer.Option(help='Schedule, e.g. "0 2 * * *".')] = None,
     config: Annotated[Path | None, typer.Option(help="Run config file (the parameters).")] = None,
+    model: ModelOpt = None,
+    epochs: EpochsOpt = None,
+    approval: ApprovalOpt = None,
     pool: Annotated[str, typer.Option(help="Prefect work pool (process type).")] = "synthpipe",
     debug: DebugOpt = False,
 ) -> None:
-    """Register a scheduled deployment against the Prefect API in PREFECT_API_URL."""
+    """Register a scheduled deployment against the Prefect API in PREFECT_API_URL.
+
+    The options (and the --config file) become the deployment's parameters: every scheduled
+    run synthesizes with them.
+    """
     _setup(debug, False)
     try:
         from synthpipe.orchestration import deploy as do_deploy
 
-        cfg = _deployment_config(config, table, target)
+        cfg = _deployment_config(config, table, target, model, epochs, approval)
         deployment_id = do_deploy(cfg, name=name, cron=cron, work_pool=pool)
     except SynthpipeError as exc:
         raise _fail(exc) from None
@@ -450,6 +743,9 @@ def serve(
     target: Annotated[str | None, typer.Option(help="Label column.")] = None,
     cron: Annotated[str | None, typer.Option(help='Schedule, e.g. "0 2 * * *".')] = None,
     config: Annotated[Path | None, typer.Option(help="Run config file (the parameters).")] = None,
+    model: ModelOpt = None,
+    epochs: EpochsOpt = None,
+    approval: ApprovalOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Register the deployment and serve its runs from this process (no work pool needed)."""
@@ -457,17 +753,33 @@ def serve(
     try:
         from synthpipe.orchestration import serve as do_serve
 
-        cfg = _deployment_config(config, table, target)
+        cfg = _deployment_config(config, table, target, model, epochs, approval)
         do_serve(cfg, name=name, cron=cron)
     except SynthpipeError as exc:
         raise _fail(exc) from None
 
 
-def _deployment_config(config: Path | None, table: Path | None, target: str | None) -> Any:
+def _deployment_config(
+    config: Path | None,
+    table: Path | None,
+    target: str | None,
+    model: str | None = None,
+    epochs: int | None = None,
+    approval: str | None = None,
+) -> Any:
     """The run config a deployment stores: paths absolute, since workers run elsewhere."""
     from synthpipe.config import load_config
 
-    cfg = load_config(config, table=table.resolve() if table else None, target=target)
+    cfg = load_config(
+        config, table=table.resolve() if table else None, target=target, model_name=model,
+        epochs=epochs, approval=approval,
+    )
+    # An unknown model or model parameter fails here, not at 02:00 on a worker.
+    from synthpipe.models import create_model
+    from synthpipe.pipeline import model_params
+
+    for name in cfg.candidate_models():
+        create_model(name, **model_params(cfg, name))
     return cfg.model_copy(update={"runs_dir": Path(cfg.runs_dir).resolve()})
 
 

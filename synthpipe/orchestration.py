@@ -5,6 +5,12 @@ config) and hands :func:`synthpipe.pipeline.run_pipeline` a runner that wraps ev
 task. With no ``PREFECT_API_URL`` set, Prefect starts its embedded server on SQLite; the
 phone-home switches are turned off by :func:`quiet_defaults` before Prefect is imported.
 
+States: a published run ends Completed; a quarantined one (a blocking gate failed, or a steward
+rejected it) ends ``Failed(name="Quarantined")`` with a message naming the failed gates, so the
+server's UI, automations and alerts see it as a failure; its summary stays the state's result.
+Logs: synthpipe's own loggers (INFO and up) go to the Prefect API while a flow or task run is
+active, whatever ``PREFECT_LOGGING_LEVEL`` says about Prefect's own lines.
+
 Scale-out: with ``runner: dask`` the same flow runs as a subflow on prefect-dask's
 ``DaskTaskRunner``, on a local cluster or on an existing scheduler (``dask_address``); candidate
 models then train on separate workers. Approval: with ``approval: required`` the flow pauses
@@ -13,8 +19,10 @@ before publishing until a steward resumes it with an :class:`ApprovalInput`.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,14 +30,46 @@ from synthpipe._env import quiet_defaults
 
 quiet_defaults()
 
-from prefect import flow, get_run_logger, task  # noqa: E402  (after the environment defaults)
+from prefect import flow, task  # noqa: E402  (after the environment defaults)
 from prefect.artifacts import create_markdown_artifact, create_table_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.input import RunInput  # noqa: E402
+from prefect.logging.handlers import APILogHandler  # noqa: E402
+from prefect.states import Failed, State  # noqa: E402
 
 from synthpipe.config import Approval, RunConfig, Runner  # noqa: E402
 from synthpipe.errors import ConfigError, SynthpipeError  # noqa: E402
 from synthpipe.pipeline import ProgressFn, RunResult, run_pipeline  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+#: Name of the Failed state a quarantined run ends in.
+QUARANTINED = "Quarantined"
+
+
+class _InRun(logging.Filter):
+    """Pass records emitted inside a Prefect flow or task run (the API handler needs one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from prefect.context import FlowRunContext, TaskRunContext
+
+        return FlowRunContext.get() is not None or TaskRunContext.get() is not None
+
+
+def send_logs_to_api() -> None:
+    """Send the ``synthpipe`` loggers' records (INFO and up) to the Prefect API during runs.
+
+    Idempotent. Prefect forwards only its run loggers by itself; the pipeline logs through
+    ``synthpipe.*`` loggers, which would otherwise never reach the server. The logger's level
+    is set only when nobody set it (an application that configured it keeps its choice).
+    """
+    pkg = logging.getLogger("synthpipe")
+    if not any(isinstance(h, APILogHandler) for h in pkg.handlers):
+        handler = APILogHandler()
+        handler.addFilter(_InRun())
+        pkg.addHandler(handler)
+    if pkg.level == logging.NOTSET:
+        pkg.setLevel(logging.INFO)
 
 
 def _transient(task: Any, task_run: Any, state: Any) -> bool:
@@ -69,12 +109,22 @@ def _train_cache_key(context: Any, parameters: dict[str, Any]) -> str | None:
 ALL_CORES_STEPS = frozenset({"train", "evaluate"})
 
 
+#: With ``runner: dask``, whether a step called once (one model's training, sampling and
+#: evaluation) is sent to a Dask worker too. Measured on 2 cores (docs/operations.md): a single
+#: model gains nothing there and loses the cluster's start-up, so Dask serves the steps that
+#: fan out (``--model auto``'s candidates, the chunks of a large output) and single calls run
+#: in the flow's process, recorded as ``local``.
+SINGLE_CALLS_ON_DASK = False
+
+
 class PrefectRunner:
     """Runs each pipeline step as a Prefect task of the current flow run.
 
     ``map`` submits one task per call to the flow's task runner (threads by default, Dask
     workers with ``runner: dask``) and waits for all of them; without Dask, the steps in
-    :data:`ALL_CORES_STEPS` run one after another instead.
+    :data:`ALL_CORES_STEPS` run one after another instead. A step called once runs in the
+    flow's process (see :data:`SINGLE_CALLS_ON_DASK`). :attr:`placement` records where each
+    step ran: ``dask`` (on Dask workers) or ``local`` (in the flow's process).
 
     Args:
         distributed: The flow's task runner spreads tasks over several workers (Dask).
@@ -82,6 +132,7 @@ class PrefectRunner:
 
     def __init__(self, distributed: bool = False) -> None:
         self.distributed = distributed
+        self.placement: dict[str, str] = {}
 
     def _task(self, name: str, fn: Callable[..., Any]) -> Any:
         opts = dict(TASK_OPTIONS.get(name, {}))
@@ -95,13 +146,35 @@ class PrefectRunner:
             opts.setdefault("cache_policy", NO_CACHE)
         return task(fn, name=name, **opts)
 
+    def _place(self, name: str, where: str) -> None:
+        # A step seen twice (train_again after a lost cache) keeps the wider placement.
+        if self.placement.get(name) != "dask":
+            self.placement[name] = where
+
     def run(self, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        self._place(name, "local")
+        if name == "publish":
+            args = tuple(self._with_placement(a) for a in args)
         return self._task(name, fn)(*args, **kwargs)
+
+    def _with_placement(self, arg: Any) -> Any:
+        """The manifest handed to publish, plus where the steps ran (``placement``).
+
+        The manifest's ``config.runner`` is what was asked for; ``placement.steps`` is what
+        happened (with ``runner: dask`` a single model's steps run in the flow's process).
+        """
+        if isinstance(arg, dict) and "timings_seconds" in arg and "config" in arg:
+            requested = (arg.get("config") or {}).get("runner")
+            return {**arg, "placement": {"requested": requested, "steps": dict(self.placement)}}
+        return arg
 
     def map(self, name: str, fn: Callable[..., Any], calls: list[tuple]) -> list[Any]:
         step_task = self._task(name, fn)
-        if len(calls) == 1 or (name in ALL_CORES_STEPS and not self.distributed):
+        on_dask = self.distributed and (len(calls) > 1 or SINGLE_CALLS_ON_DASK)
+        if not on_dask and (len(calls) == 1 or name in ALL_CORES_STEPS):
+            self._place(name, "local")
             return [step_task(*args) for args in calls]
+        self._place(name, "dask" if self.distributed else "local")
         futures = [step_task.submit(*args) for args in calls]
         return [f.result() for f in futures]
 
@@ -118,8 +191,7 @@ def _ask_steward(summary: dict[str, Any]) -> dict[str, Any]:
     """Pause the flow run until a steward approves or rejects publication."""
     from prefect.flow_runs import pause_flow_run
 
-    logger = get_run_logger()
-    logger.warning(
+    log.warning(
         "waiting for steward approval: gates %s; resume the flow run with approve/reviewer/comment",
         "passed" if summary["publishable"] else "FAILED",
     )
@@ -133,14 +205,63 @@ def _ask_steward(summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: Seconds to wait for a Dask scheduler to answer before refusing the run. distributed's own
+#: connect timeout (30 s) is what made a mistyped address fail late, as a bug (exit 1).
+DASK_CONNECT_TIMEOUT = 5.0
+
+_NEEDS_DASK = "runner 'dask' needs prefect-dask and distributed"
+
+
+def check_dask_address(cfg: RunConfig, timeout: float = DASK_CONNECT_TIMEOUT) -> None:
+    """Fail fast when ``runner: dask`` names a scheduler that does not answer.
+
+    Runs before any work (the CLI calls it before the flow starts; the flow calls it again for
+    deployments). Nothing to check without ``dask_address`` (a local cluster is started).
+
+    Raises:
+        ConfigError: distributed is missing, or nothing answers at the address in ``timeout``.
+    """
+    if cfg.runner != Runner.DASK or not cfg.dask_address:
+        return
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise ConfigError(_NEEDS_DASK, hint="pip install 'synthpipe[dask]'") from exc
+    try:
+        with _quiet_distributed(), Client(
+            cfg.dask_address, timeout=timeout, set_as_default=False
+        ) as client:
+            workers = len(client.scheduler_info().get("workers", {}))
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ConfigError(
+            f"no Dask scheduler answers at {cfg.dask_address} (waited {timeout:g} s)",
+            hint="start one there (`dask scheduler`, then `dask worker ADDRESS`), fix "
+            "--dask-address, or leave it out to run a local Dask cluster",
+        ) from exc
+    if workers == 0:
+        log.warning("the Dask scheduler at %s has no workers yet: tasks wait for one",
+                    cfg.dask_address)
+
+
+@contextlib.contextmanager
+def _quiet_distributed() -> Iterator[None]:
+    """distributed logs each failed connection attempt at ERROR; the caller reports it once."""
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _dask_task_runner(cfg: RunConfig) -> Any:
     try:
         from prefect_dask import DaskTaskRunner
     except ImportError as exc:
-        raise ConfigError(
-            "runner 'dask' needs prefect-dask and distributed",
-            hint="pip install 'synthpipe[dask]'",
-        ) from exc
+        raise ConfigError(_NEEDS_DASK, hint="pip install 'synthpipe[dask]'") from exc
+    check_dask_address(cfg)
     if cfg.dask_address:
         return DaskTaskRunner(address=cfg.dask_address)
     return DaskTaskRunner(cluster_kwargs=local_cluster_kwargs(cfg.dask_workers))
@@ -164,29 +285,47 @@ def local_cluster_kwargs(workers: int, cores: int | None = None) -> dict[str, An
     }
 
 
-def _run(cfg: RunConfig) -> dict[str, Any]:
-    logger = get_run_logger()
-    logger.info("synthesizing %s with %s", cfg.table, cfg.model.name)
+def _run(cfg: RunConfig) -> dict[str, Any] | State:
+    log.info("synthesizing %s with %s", cfg.table, cfg.model.name)
     # The progress bar lives in this process; Dask workers report through Prefect's logs.
     progress = _progress if cfg.runner == Runner.LOCAL else None
     approve = _ask_steward if cfg.approval == Approval.REQUIRED else None
     runner = PrefectRunner(distributed=cfg.runner == Runner.DASK)
     result = run_pipeline(cfg, progress=progress, runner=runner, approve=approve)
-    status = "published" if result.publishable else "QUARANTINED"
-    logger.info("run folder %s: %s", result.out_dir, status)
     _artifacts(result)
-    return summarize(result)
+    summary = {**summarize(result), "placement": dict(runner.placement)}
+    if result.publishable:
+        log.info("run folder %s: published", result.out_dir)
+        return summary
+    message = quarantine_message(summary)
+    log.info("run folder %s: %s", result.out_dir, message)
+    return Failed(name=QUARANTINED, message=message, data=summary)
+
+
+def quarantine_message(summary: dict[str, Any]) -> str:
+    """The one line a quarantined run's state carries: which gates failed, where the data is."""
+    gates = ", ".join(summary.get("failed_gates") or []) or "unknown"
+    return f"quarantined: failed gates {gates}; dataset held in {summary['synthetic']}"
+
+
+def is_quarantined(state: State) -> bool:
+    """Whether a flow run's final state is the quarantine of a finished run."""
+    return state.is_failed() and state.name == QUARANTINED
 
 
 @flow(name="synthesize-table-dask", log_prints=False)
-def _synthesize_on_dask(config: dict[str, Any]) -> dict[str, Any]:
+def _synthesize_on_dask(config: dict[str, Any]) -> dict[str, Any] | State:
     """The same run with the tasks on Dask (its task runner is set per call)."""
     return _run(RunConfig(**config))
 
 
 @flow(name="synthesize-table", log_prints=False)
-def synthesize_table(config: dict[str, Any] | None = None) -> dict[str, Any]:
+def synthesize_table(config: dict[str, Any] | None = None) -> dict[str, Any] | State:
     """Synthesize one table end to end (the ``synthesize-table`` flow).
+
+    A published run completes with the summary as its result. A quarantined run ends in
+    ``Failed(name="Quarantined")`` (message: the failed gates), its result still the summary:
+    call with ``return_state=True`` and read it with ``state.result(raise_on_failure=False)``.
 
     Args:
         config: A :class:`synthpipe.config.RunConfig` as a dict; None runs the bundled sample.
@@ -194,10 +333,19 @@ def synthesize_table(config: dict[str, Any] | None = None) -> dict[str, Any]:
     Returns:
         A JSON-able summary: output folder, verdict, failed gates.
     """
+    send_logs_to_api()
     cfg = RunConfig(**(config or {}))
     if cfg.runner == Runner.DASK:
         dask_flow = _synthesize_on_dask.with_options(task_runner=_dask_task_runner(cfg))
-        return dask_flow(cfg.public_dict())
+        state = dask_flow(cfg.public_dict(), return_state=True)
+        if is_quarantined(state):
+            # The parent ends in the same named state (a returned child state would be
+            # summarised as a plain "Failed").
+            return Failed(
+                name=QUARANTINED, message=state.message,
+                data=state.result(raise_on_failure=False),
+            )
+        return state.result()  # a step's error surfaces unchanged
     return _run(cfg)
 
 
@@ -254,14 +402,18 @@ def summarize(result: RunResult) -> dict[str, Any]:
 def run_flow(cfg: RunConfig, progress: ProgressFn | None = None) -> dict[str, Any]:
     """Run the flow in this process with an optional progress callback (used by the CLI).
 
-    Errors raised inside a step surface unchanged (Prefect re-raises the task's exception).
+    Returns the run's summary, for a quarantined run too (``publishable`` False). Errors raised
+    inside a step surface unchanged (Prefect re-raises the task's exception).
     """
     global _progress
     _progress = progress
     try:
-        return synthesize_table(cfg.public_dict())
+        state = synthesize_table(cfg.public_dict(), return_state=True)
     finally:
         _progress = None
+    if is_quarantined(state):
+        return state.result(raise_on_failure=False)
+    return state.result()
 
 
 # ----------------------------------------------------------------------------- deployments

@@ -37,8 +37,10 @@ def test_flow_runs_every_step_as_a_task(prefect_harness, small_table, tmp_path):
          "model": {"name": "tvae", "epochs": 2}},
         return_state=True,
     )
-    assert state.is_completed()
-    summary = state.result()
+    # Two epochs on random columns may fail a privacy gate: the run then ends Failed
+    # ("Quarantined") with the same summary as its result. Either way every step ran.
+    assert state.is_completed() or state.name == "Quarantined", state.message
+    summary = state.result(raise_on_failure=False)
     assert summary["out_dir"] == str(out)
     names = {t.name.split("-")[0] for t in task_runs(state.state_details.flow_run_id)}
     assert {"ingest", "validate_input", "protect", "split", "train", "sample", "evaluate",

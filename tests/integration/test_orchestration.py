@@ -236,12 +236,72 @@ def test_steward_approval_pauses_and_is_recorded(prefect_harness, table, tmp_pat
         run_input={"approve": approve, "reviewer": "dana", "comment": "checked the report"},
     )
     thread.join(timeout=300)
-    assert box["state"].is_completed()
+    # A rejection quarantines the dataset: the run ends Failed("Quarantined").
+    assert box["state"].is_completed() == approve
+    assert box["state"].name == ("Completed" if approve else "Quarantined")
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["approval"]["by"] == "dana"
     assert manifest["approval"]["decision"] == ("approved" if approve else "rejected")
     assert (out / "synthetic.parquet").exists() == approve
     assert (out / "quarantine" / "synthetic.parquet").exists() != approve
+
+
+def _read(call):
+    from prefect.client.orchestration import get_client
+
+    async def go():
+        async with get_client() as client:
+            return await call(client)
+
+    return asyncio.run(go())
+
+
+def test_quarantined_run_ends_failed_naming_the_gates(prefect_harness, table, tmp_path):
+    """A quarantine is a failure to the orchestrator (alerts fire), with its reason and the
+    run's summary kept; the gate table and the summary are artifacts; synthpipe's INFO lines
+    reach the server."""
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    from synthpipe.orchestration import synthesize_table
+
+    out = tmp_path / "q"
+    # No synthetic row set can have a share of 0 closer to train than to holdout.
+    state = synthesize_table(_config(table, out, gates={"dcr_share_max": 0.0}), return_state=True)
+    flow_run_id = state.state_details.flow_run_id
+    run = _read(lambda c: c.read_flow_run(flow_run_id))
+    assert run.state.type == StateType.FAILED
+    assert run.state.name == "Quarantined"
+    assert "failed gates" in run.state.message and "dcr_share" in run.state.message
+    summary = state.result(raise_on_failure=False)
+    assert summary["publishable"] is False and "dcr_share" in summary["failed_gates"]
+    assert (out / "quarantine" / "synthetic.parquet").is_file()
+
+    artifacts = _read(lambda c: c.read_artifacts(
+        artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+    ))
+    assert {"synthpipe-gates", "synthpipe-summary"} <= {a.key for a in artifacts}
+
+    logs, deadline = [], time.time() + 20  # the API log handler sends in batches
+    while time.time() < deadline:
+        logs = _read(lambda c: c.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
+        ))
+        if any("quarantined: failed gates" in entry.message for entry in logs):
+            break
+        time.sleep(1)
+    ours = [entry for entry in logs if entry.name.startswith("synthpipe")]
+    assert any(e.level == 20 and "synthesizing" in e.message for e in ours), [
+        e.message for e in logs
+    ]
+    # a step's own line, logged inside its task run
+    assert any(e.name.startswith("synthpipe.pipeline") and e.task_run_id for e in ours)
+    assert any("quarantined: failed gates" in e.message for e in ours)
 
 
 def _wait_for_paused_run(timeout=240):

@@ -271,7 +271,8 @@ def run(
         )
     code = 0 if summary["publishable"] else 3
     if as_json:
-        status = "published" if summary["publishable"] else "quarantined"
+        status = summary.get("verdict") or ("published" if summary["publishable"]
+                                            else "quarantined")
         _emit_json({"status": status, **summary, "exit_code": code})
     else:
         _print_summary(summary)
@@ -306,7 +307,13 @@ def _run_command(
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
-    if summary["publishable"]:
+    if summary["publishable"] and summary.get("verdict") == "secure_zone_only":
+        out_console.print(
+            f"[yellow]written for the secure zone only[/] (real training rows plus synthetic "
+            f"minority rows; do not share it as synthetic data) {summary['synthetic']}",
+            highlight=False, soft_wrap=True,
+        )
+    elif summary["publishable"]:
         out_console.print(f"[green]published[/] {summary['synthetic']}", highlight=False)
     else:
         out_console.print(

@@ -365,7 +365,7 @@ def _artifacts(result: RunResult) -> None:
     create_table_artifact(key="synthpipe-gates", table=rows, description="Publication gates")
     fid = result.metrics.get("fidelity", {})
     lines = [
-        f"# synthpipe run: {'published' if result.publishable else 'QUARANTINED'}",
+        f"# synthpipe run: {_headline(result)}",
         "",
         f"- output: `{result.synthetic_path}`",
         f"- report: `{result.report_path}`" if result.report_path else "- report: not built",
@@ -382,6 +382,12 @@ def _artifacts(result: RunResult) -> None:
     )
 
 
+def _headline(result: RunResult) -> str:
+    if not result.publishable:
+        return "QUARANTINED"
+    return "published" if result.verdict == "published" else "secure zone only (real rows)"
+
+
 def _fmt(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
@@ -391,6 +397,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
     return {
         "out_dir": str(result.out_dir),
         "publishable": result.publishable,
+        "verdict": result.verdict,
         "synthetic": str(result.synthetic_path),
         "manifest": str(result.manifest_path),
         "metrics": str(result.metrics_path),

@@ -113,6 +113,11 @@ def build_manifest(
         ],
         "output_columns": list(best.published.columns),
         "output_mode": cfg.rebalance.mode if cfg.rebalance.spec else "synthetic",
+        # Augment mode's table is real training rows plus synthetic minority rows.
+        "contains_real_rows": bool(cfg.rebalance.spec and cfg.rebalance.mode == "augment"),
+        "use": ("inside the secure zone only: the table holds real training rows"
+                if cfg.rebalance.spec and cfg.rebalance.mode == "augment"
+                else "synthetic rows only"),
         "pii": {"findings": prot.findings, "actions": prot.action_log},
         "model": {
             "name": best.name,

@@ -30,6 +30,8 @@ class RunResult:
         metrics_path: metrics.json.
         report_path: report.html, when built.
         metrics: The metrics dict (with the gate verdict under "gates").
+        verdict: ``published``, ``quarantined``, or ``secure_zone_only`` (augment mode passed
+            its gates, but its table holds real training rows: never published).
     """
 
     out_dir: Path
@@ -39,6 +41,7 @@ class RunResult:
     metrics_path: Path
     report_path: Path | None
     metrics: dict[str, Any]
+    verdict: str = "published"
 
 
 def default_out_dir(cfg: RunConfig) -> Path:
@@ -145,7 +148,9 @@ def publish(
 ) -> RunResult:
     """Write the run folder atomically: everything goes to a temp folder renamed at the end.
 
-    A publishable run writes ``synthetic.parquet`` at the top; a run that failed a blocking gate
+    A publishable run writes ``synthetic.parquet`` at the top (``augmented.parquet`` in augment
+    mode: real training rows plus synthetic minority rows, for use inside the secure zone only,
+    and never called published); a run that failed a blocking gate
     writes it under ``quarantine/`` beside ``REASONS.txt``, and nothing at the top level that a
     consumer could pick up by mistake. A large output arrives as a folder of parquet parts and
     is published as the dataset ``synthetic/`` (or ``quarantine/synthetic/``).
@@ -183,7 +188,9 @@ def publish(
     values = output_values(pii_values)
     gated = with_check(verdict, outputs_leak_check([]))  # true if the search below finds none
     publishable = bool(gated["publishable"])
-    name = "synthetic" if isinstance(published, Path) else "synthetic.parquet"
+    augment = manifest.get("output_mode") == "augment"
+    name = "synthetic" if isinstance(published, Path) else (
+        "augmented.parquet" if augment else "synthetic.parquet")
     rel_synth = Path(name) if publishable else Path("quarantine") / name
     withheld: list[str] = []
     with atomic_path(out_dir) as tmp:
@@ -218,7 +225,15 @@ def publish(
         metrics_path=out_dir / "metrics.json",
         report_path=report if report.exists() else None,
         metrics={**metrics, "withheld": withheld} if withheld else metrics,
+        verdict=run_verdict_word(publishable, augment),
     )
+
+
+def run_verdict_word(publishable: bool, augment: bool) -> str:
+    """The run's verdict as recorded: an augmented table is never "published"."""
+    if not publishable:
+        return "quarantined"
+    return "secure_zone_only" if augment else "published"
 
 
 def _write_records(folder: Path, manifest: dict, metrics: dict, verdict: dict,
@@ -239,7 +254,8 @@ def _write_manifest(folder: Path, manifest: dict, verdict: dict,
         **manifest,
         "gates": {"publishable": bool(verdict["publishable"]),
                   "failed": verdict.get("failed", [])},
-        "verdict": "published" if verdict["publishable"] else "quarantined",
+        "verdict": run_verdict_word(bool(verdict["publishable"]),
+                                    manifest.get("output_mode") == "augment"),
         "outputs": _hash_outputs(folder, skip=("manifest.json", "report.html", "report.json")),
     }
     if withheld:

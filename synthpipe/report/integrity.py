@@ -73,7 +73,8 @@ def output_problems(run_dir: str | Path) -> list[str]:
 
 
 def run_verdict(run_dir: str | Path) -> tuple[str, list[str]]:
-    """``"published"``, ``"quarantined"`` or ``"unknown"``, and the gates that blocked it.
+    """``"published"``, ``"secure_zone_only"`` (augment mode, gates passed), ``"quarantined"``
+    or ``"unknown"``, and the gates that blocked it.
 
     Fail closed, as the report does: any record of quarantine (the manifest's verdict, its
     gate summary, a ``quarantine/`` folder) makes the run quarantined, and a run with no
@@ -88,8 +89,8 @@ def run_verdict(run_dir: str | Path) -> tuple[str, list[str]]:
     if (verdict == "quarantined" or gates.get("publishable") is False
             or (run_dir / "quarantine").exists()):
         return "quarantined", failed
-    if verdict == "published" and gates.get("publishable") is not False:
-        return "published", failed
+    if verdict in ("published", "secure_zone_only") and gates.get("publishable") is not False:
+        return verdict, failed
     return "unknown", failed
 
 

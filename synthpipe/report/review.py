@@ -264,7 +264,7 @@ def _approval_override(run_dir: Path, force: bool) -> str | None:
             "restore it or re-run the job",
         )
     verdict, failed = run_verdict(run_dir)
-    if verdict == "published":
+    if verdict in ("published", "secure_zone_only"):
         return None
     what = ("the run is quarantined" + (f" (blocked by: {', '.join(failed)})" if failed else "")
             if verdict == "quarantined" else "the run has no recorded gate verdict")

@@ -57,10 +57,19 @@ def test_insurance_claims_augment_mode(cli, shared_data, tmp_path):
                  "Y=0.5,N=0.5", "--mode", "augment", "--model", "flow", "--epochs", "3",
                  "--out", out)
     assert result.exit_code in (0, 3), result.output
-    published = pd.read_parquet(_published(out, result.exit_code))
+    # Real training rows plus synthetic ones: named so nobody takes it for synthetic data.
+    name = "augmented.parquet" if result.exit_code == 0 else "quarantine/augmented.parquet"
+    published = pd.read_parquet(out / name)
+    assert not list(out.rglob("synthetic.parquet"))
     manifest = json.loads((out / "manifest.json").read_text())
     metrics = json.loads((out / "metrics.json").read_text())
-    assert manifest["output_mode"] == "augment"
+    assert manifest["output_mode"] == "augment" and manifest["contains_real_rows"] is True
+    assert "secure zone" in manifest["use"]
+    if result.exit_code == 0:
+        assert manifest["verdict"] == "secure_zone_only"
+        assert "secure zone only" in result.output and "published" not in result.output
+        page = (out / "report.html").read_text()
+        assert "SECURE ZONE ONLY" in page and "PUBLISHABLE" not in page
     n_train = manifest["rows"]["train"]
     train_counts = metrics["augment"]["class_counts"]
     # Every real training row stays; synthetic Y rows bring Y up to exactly half.

@@ -50,15 +50,21 @@ def model_card_section(
         "params": params,
         "architecture": architecture,
         "history": _history(model_cfg, metrics),
-        "intended_use": (
-            "Development, testing, analytics and model prototyping where the real "
-            + (file if run["input"]["file"] else "table")
-            + " may not be used; sharing outside the secure zone only with a PUBLISHABLE "
-            "verdict and a recorded approval."
-        ),
+        "intended_use": _intended_use(run),
         "facts": _facts(run, params, file),
         "limits": _limits(fidelity, privacy, pii),
     }
+
+
+def _intended_use(run: dict) -> str:
+    if run.get("output_mode") == "augment":
+        return ("Training fraud models inside the secure zone only: augmented.parquet holds the "
+                "real training rows plus synthetic minority rows. It is not synthetic data; "
+                "it never leaves the secure zone, whatever the verdict.")
+    table = run["input"]["file"] or "table"
+    return (f"Development, testing, analytics and model prototyping where the real {table} "
+            "may not be used; sharing outside the secure zone only with a PUBLISHABLE verdict "
+            "and a recorded approval.")
 
 
 def _facts(run: dict, params: Mapping[str, Any], file: str) -> list[str]:

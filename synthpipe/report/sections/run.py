@@ -47,6 +47,7 @@ def run_section(manifest: dict, model_cfg: dict | None) -> dict[str, Any]:
         },
         "seed": manifest.get("seed", cfg.get("seed")),
         "sampling": {k: get(manifest, "sampling", k) for k in ("mode", "spec", "rows")},
+        "output_mode": manifest.get("output_mode") or "synthetic",
         "versions": manifest.get("versions") if isinstance(manifest.get("versions"), Mapping)
         else {},
         "timings_seconds": timings if isinstance(timings, Mapping) else {},

@@ -14,8 +14,8 @@ def verdict_section(manifest: dict, metrics: dict, reasons: str | None) -> dict[
     gates = gates if isinstance(gates, Mapping) else {}
     m_verdict = manifest.get("verdict")
     votes = []
-    if m_verdict in ("published", "quarantined"):
-        votes.append(m_verdict == "published")
+    if m_verdict in ("published", "secure_zone_only", "quarantined"):
+        votes.append(m_verdict != "quarantined")
     for src in (get(manifest, "gates", "publishable"), gates.get("publishable")):
         if isinstance(src, bool):
             votes.append(src)
@@ -53,8 +53,14 @@ def verdict_section(manifest: dict, metrics: dict, reasons: str | None) -> dict[
         if c["status"] == "fail" and c["name"] not in failed:
             failed.append(c["name"])
     label = {True: "PUBLISHABLE", False: "QUARANTINED", None: "NO VERDICT RECORDED"}[publishable]
+    secure_zone = manifest.get("output_mode") == "augment"
     if publishable is None:
         summary = "No gate verdict was recorded for this run: treat it as not publishable."
+    elif publishable and secure_zone:
+        label = "SECURE ZONE ONLY"
+        summary = ("Every blocking gate passed, but augmented.parquet holds the real training "
+                   "rows plus synthetic minority rows: use it inside the secure zone only (to "
+                   "train models there); it is not synthetic data and must not be shared.")
     elif publishable:
         summary = "Every blocking gate passed; the synthetic table may be released."
     else:
@@ -65,6 +71,7 @@ def verdict_section(manifest: dict, metrics: dict, reasons: str | None) -> dict[
         )
     return {
         "publishable": publishable,
+        "secure_zone_only": bool(publishable and secure_zone),
         "label": label,
         "summary": summary,
         "failed": failed,

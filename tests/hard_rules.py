@@ -4,6 +4,8 @@
 - ``fee = hours * 37.5`` rounded to cents;
 - ``region -> country`` (a region fixes its country), and ``policy_type`` fixing two parts;
 - ``paid <= total`` (an order whose columns overlap);
+- ``incident`` and ``severity``: a parked car is never a total loss, a theft never a minor
+  damage (only the real combinations occur);
 - ``claim_ref``: unique per row, so it "fixes" every column; no rule may be built on it;
 - ``adjuster``: a rule that holds only because each adjuster handled one or two claims
   (small support); it must not be kept.
@@ -26,6 +28,10 @@ def claims_rules(n: int = 2_000, seed: int = 0) -> pd.DataFrame:
     region = rng.choice(list(regions), n)
     vehicle_kind = rng.choice(["Sedan", "Sport", "Utility"], n)
     cover = rng.choice(["Collision", "Liability"], n)
+    incident = rng.choice(["Collision", "Parked", "Theft"], n, p=[0.6, 0.25, 0.15])
+    severity = np.where(incident == "Collision", rng.choice(["Minor", "Major", "Total"], n),
+                        np.where(incident == "Parked", rng.choice(["Minor", "Major"], n),
+                                 rng.choice(["Major", "Total"], n)))
     return pd.DataFrame({
         "claim_ref": [f"C{i:06d}" for i in rng.permutation(n)],
         "region": region,
@@ -41,6 +47,8 @@ def claims_rules(n: int = 2_000, seed: int = 0) -> pd.DataFrame:
         "hours": hours,
         "fee": np.round(hours * 37.5, 2),
         "adjuster": rng.integers(0, n // 2, n),
+        "incident": incident,
+        "severity": severity,
         "fraud": rng.choice(["N", "Y"], n, p=[0.9, 0.1]),
     })
 

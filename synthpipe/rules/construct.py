@@ -26,11 +26,13 @@ import pandas as pd
 
 from synthpipe.metadata import ColumnKind, ColumnMeta, TableMetadata
 from synthpipe.rules.detect import detect_rules
-from synthpipe.rules.kinds import Order, Rule, Sum, rule_from_state
+from synthpipe.rules.kinds import Combination, Order, Rule, Sum, rule_from_state
 from synthpipe.transform.encoders import _restore_numeric
 
 #: Suffix of the gap column that replaces an ordered numeric column while it is modelled.
 GAP_SUFFIX = "__gap"
+#: Suffix of the joint column that replaces a group of columns with fixed combinations.
+JOINT_SUFFIX = "__joint"
 
 
 class TableRules:
@@ -72,7 +74,12 @@ class TableRules:
     @property
     def derived(self) -> list[str]:
         """Columns computed from others, not modelled."""
-        return [r.column for r in self.rules_ if not isinstance(r, Order)]
+        return [r.column for r in self.rules_ if not isinstance(r, (Order, Combination))]
+
+    @property
+    def joint(self) -> list[Combination]:
+        """Groups of columns modelled as one joint column."""
+        return [r for r in self.rules_ if isinstance(r, Combination)]
 
     def transform(self, df: pd.DataFrame) -> pd.DataFrame:
         """Drop derived columns; replace gap-modelled columns by their gap."""
@@ -84,6 +91,14 @@ class TableRules:
             pos = out.columns.get_loc(col)
             out = out.drop(columns=[col])
             out.insert(pos, col + GAP_SUFFIX, gap.to_numpy(dtype="float64"))
+        for r in self.joint:
+            if not all(c in out.columns for c in r.columns):
+                continue
+            labels = [_joint_label(t) for t in r._tuples(out)]
+            pos = out.columns.get_loc(r.column)
+            out = out.drop(columns=list(r.columns))
+            out.insert(pos, r.column + JOINT_SUFFIX, pd.Series(labels, index=out.index,
+                                                               dtype=object))
         return out
 
     def inverse_transform(self, df: pd.DataFrame, dtypes: dict[str, Any],
@@ -91,6 +106,19 @@ class TableRules:
         """Rebuild gap columns, derive the fixed ones, then enforce orders; ``columns`` in
         order."""
         out = df.copy()
+        for r in self.joint:
+            name = r.column + JOINT_SUFFIX
+            if name not in out.columns:
+                continue
+            lookup = {_joint_label(t): t for t in r.allowed}
+            # A label outside the real ones cannot come from the model's decoder; the most
+            # common real combination stands in should one appear.
+            rows = [lookup.get(v, r.allowed[0]) for v in out[name].tolist()]
+            pos = out.columns.get_loc(name)
+            out = out.drop(columns=[name])
+            for i, col in enumerate(r.columns):
+                values = pd.Series([row[i] for row in rows], index=out.index, dtype=object)
+                out.insert(pos + i, col, _cast(values, dtypes.get(col, "object")))
         for col, src in self.gaps_.items():
             name = col + GAP_SUFFIX
             if name not in out.columns:
@@ -99,14 +127,14 @@ class TableRules:
             values = pd.to_numeric(out[src], errors="coerce").to_numpy(dtype="float64") + gap
             out[col] = _cast(pd.Series(values, index=out.index), dtypes.get(col, "float64"))
             out = out.drop(columns=[name])
+        derived = set(self.derived)
         for r in self.rules_:
             if isinstance(r, Sum):
                 for part, values in r.rescale(out).items():
                     out[part] = _cast(pd.Series(values, index=out.index),
                                       dtypes.get(part, "float64"))
-            if not isinstance(r, Order):
+            if r.column in derived and not isinstance(r, Order):
                 out[r.column] = _cast(r.derive(out), dtypes.get(r.column, "object"))
-        derived = set(self.derived)
         for r in self.rules_:
             if not isinstance(r, Order) or not all(c in out.columns for c in r.columns):
                 continue
@@ -122,9 +150,16 @@ class TableRules:
     def transformed_metadata(self, metadata: TableMetadata) -> TableMetadata:
         """Metadata of the modelled columns: derived ones gone, gap columns numerical."""
         derived = set(self.derived)
+        joint = {r.column: r for r in self.joint}
+        grouped = {c for r in self.joint for c in r.sources}
         cols: dict[str, ColumnMeta] = {}
         for name, meta in metadata.columns.items():
-            if name in derived:
+            if name in derived or name in grouped:
+                continue
+            if name in joint:
+                label = name + JOINT_SUFFIX
+                cols[label] = ColumnMeta(name=label, kind=ColumnKind.CATEGORICAL, dtype="object",
+                                         reason=f"joint labels of {', '.join(joint[name].columns)}")
                 continue
             if name in self.gaps_:
                 gap = name + GAP_SUFFIX
@@ -147,6 +182,10 @@ class TableRules:
         obj.rules_ = [rule_from_state(s) for s in state.get("rules", [])]
         obj.gaps_ = dict(state.get("gaps", {}))
         return obj
+
+
+def _joint_label(values: tuple) -> str:
+    return " | ".join("<missing>" if v is None else str(v) for v in values)
 
 
 def _is_number(s: pd.Series) -> bool:

@@ -29,7 +29,16 @@ import numpy as np
 import pandas as pd
 
 from synthpipe.metadata import ColumnKind, TableMetadata
-from synthpipe.rules.kinds import Dependency, Order, Product, Rule, Sum, decimals_of, tolerance
+from synthpipe.rules.kinds import (
+    Combination,
+    Dependency,
+    Order,
+    Product,
+    Rule,
+    Sum,
+    decimals_of,
+    tolerance,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +50,15 @@ MIN_OVERLAP = 0.05
 MAX_LEVELS = 5000
 #: Columns tried as the parts of one total (the largest are tried first).
 MAX_PARTS = 4
+#: A combination absent from the real rows is a rule when independent columns would have
+#: produced it in at least this many rows (the chance of such an absence is below e^-10).
+MIN_EXPECTED_ROWS = 10
+#: Most labels of a column, and most real combinations of a group, modelled jointly.
+MAX_COMBINATION_LABELS = 30
+MAX_COMBINATIONS = 300
+#: A group's joint labels seen in this many rows must cover this share of the rows.
+MIN_COMBINATION_ROWS = 5
+MIN_COMBINATION_COVER = 0.98
 _SAMPLE = 512
 
 
@@ -86,6 +104,8 @@ def detect_rules(df: pd.DataFrame, metadata: TableMetadata,
     rules += _orders(df, metadata,
                      [c for c in cols if (c not in taken or c in fixed) and c not in ordered],
                      fixed, implied)
+    rules += _combinations(df, metadata, [c for c in cols if c not in fixed and c not in taken],
+                           rules)
     for r in rules:
         log.info("rule found: %s (holds in %.2f%% of %d rows)", r.text(), 100 * r.support, r.rows)
     return rules
@@ -375,4 +395,65 @@ def _orders(df: pd.DataFrame, metadata: TableMetadata, cols: list[str],
             found.append(Order(column=col, sources=(src,), rows=rows))
             anchors.add(src)
         anchored.add(col)
+    return found
+
+
+def _combinations(df: pd.DataFrame, metadata: TableMetadata, cols: list[str],
+                  rules: list[Rule]) -> list[Combination]:
+    """Groups of categorical columns some of whose combinations never occur, though
+    independent columns would have shown them in :data:`MIN_EXPECTED_ROWS` rows or more.
+
+    Pairs with such an absence are joined into groups (connected pairs); a group is kept when
+    its real combinations number at most :data:`MAX_COMBINATIONS`. Columns a dependency links
+    are left out (the dependency already keeps their combinations).
+    """
+    n = len(df)
+    linked = {c for r in rules if isinstance(r, Dependency) for c in r.columns}
+    cats = [c for c in cols if c not in linked
+            and metadata.columns[c].kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN)
+            and 2 <= df[c].nunique(dropna=False) <= MAX_COMBINATION_LABELS]
+    codes = {c: _codes(df[c]) for c in cats}
+    parent = {c: c for c in cats}
+
+    def root(c: str) -> str:
+        while parent[c] != c:
+            c = parent[c]
+        return c
+
+    edges = []
+    for a, b in itertools.combinations(cats, 2):
+        (ca, na), (cb, nb) = codes[a], codes[b]
+        counts = np.bincount(ca * nb + cb, minlength=na * nb).reshape(na, nb)
+        expected = np.outer(counts.sum(1), counts.sum(0)) / n
+        absent = (counts == 0) & (expected >= MIN_EXPECTED_ROWS)
+        if absent.any():
+            edges.append((float(expected[absent].max()), a, b))
+    # Strongest absences first; a join that would spread the rows over many rare joint labels
+    # is skipped (the model merges labels seen in few rows, which would distort the columns).
+    for _, a, b in sorted(edges, reverse=True):
+        ra, rb = root(a), root(b)
+        if ra == rb:
+            continue
+        members = [c for c in cats if root(c) in (ra, rb)]
+        sizes = pd.Series(np.zeros(n, dtype=np.int64))
+        for c in members:
+            sizes = sizes * codes[c][1] + codes[c][0]
+        counts = sizes.value_counts()
+        if counts[counts >= MIN_COMBINATION_ROWS].sum() >= MIN_COMBINATION_COVER * n:
+            parent[rb] = ra
+    groups: dict[str, list[str]] = {}
+    for c in cats:
+        groups.setdefault(root(c), []).append(c)
+    found = []
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        sub = df[group].astype(object)
+        sub = sub.where(sub.notna(), None)
+        combos = sub.value_counts(dropna=False)
+        if len(combos) > MAX_COMBINATIONS:
+            continue
+        allowed = [tuple(_py(x) for x in k) for k in combos.index]
+        found.append(Combination(column=group[0], sources=tuple(group[1:]), rows=n,
+                                 allowed=allowed))
     return found

@@ -10,6 +10,8 @@ Every rule names one ``column`` that it fixes from its ``sources``:
   is minutes times a fixed rate, in cents).
 - :class:`Clock`: ``column = clock(start + minutes)``, clock times written HHMM, modulo a day
   (a departure time from its scheduled time and its delay).
+- :class:`Combination`: only the real combinations of a few categorical columns occur; kept
+  by modelling them as one joint column, not derived.
 - :class:`Order`: ``column >= source`` (numeric). Not derived from its source alone: the model
   learns the non-negative gap, or the column is raised to its source (see
   :mod:`synthpipe.rules.construct`).
@@ -299,7 +301,46 @@ class Clock(Rule):
         return {"midnight": self.midnight}
 
 
-KINDS: dict[str, type[Rule]] = {k.kind: k for k in (Sum, Product, Order, Dependency, Clock)}
+@dataclass
+class Combination(Rule):
+    """Only the real combinations of a few categorical columns occur (``column`` and
+    ``sources`` together): a parked car has no collision type, a theft is never a major loss.
+
+    Kept by modelling the columns as one joint column (see construct); ``allowed`` lists the
+    combinations of the real rows, as tuples in column order (``None`` for missing).
+    """
+
+    allowed: list[tuple] = field(default_factory=list)
+    kind: ClassVar[str] = "combination"
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.column, *self.sources)  # the order of the tuples in ``allowed``
+
+    def text(self) -> str:
+        return f"only real combinations of ({', '.join(self.columns)})"
+
+    def _tuples(self, df: pd.DataFrame) -> list[tuple]:
+        cols = [df[c].astype(object).where(df[c].notna(), None) for c in self.columns]
+        return list(zip(*(c.tolist() for c in cols), strict=True))
+
+    def present(self, df: pd.DataFrame) -> np.ndarray:
+        return np.ones(len(df), dtype=bool)  # a missing value is a value of the combination
+
+    def violations(self, df: pd.DataFrame) -> np.ndarray:
+        allowed = set(self.allowed)
+        return np.array([t not in allowed for t in self._tuples(df)], dtype=bool)
+
+    def derive(self, df: pd.DataFrame) -> pd.Series:  # pragma: no cover - not derived
+        raise NotImplementedError("combinations are modelled jointly, not derived")
+
+    def _extra(self) -> dict[str, Any]:
+        return {"allowed": [list(t) for t in self.allowed]}
+
+
+KINDS: dict[str, type[Rule]] = {
+    k.kind: k for k in (Sum, Product, Order, Dependency, Clock, Combination)
+}
 
 
 def rule_from_state(state: dict[str, Any]) -> Rule:
@@ -313,6 +354,9 @@ def rule_from_state(state: dict[str, Any]) -> Rule:
                    part_decimals=tuple(state.get("part_decimals") or ()))
     if cls is Product:
         return Product(**common, rate=float(state["rate"]), decimals=int(state["decimals"]))
+    if cls is Combination:
+        return Combination(**common, allowed=[tuple(_key(x) for x in row)
+                                              for row in state.get("allowed", [])])
     if cls is Clock:
         return Clock(**common, midnight=int(state.get("midnight", 0)))
     if cls is Dependency:

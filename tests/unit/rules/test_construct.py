@@ -27,7 +27,9 @@ def test_derived_columns_are_not_modelled_and_come_back_in_order(table):
     features = df.drop(columns=["fraud"])
     rules = TableRules().fit(features, meta.subset(list(features.columns)))
     modelled = rules.transform(features)
-    assert {"total", "fee", "country", "vehicle_kind", "cover"}.isdisjoint(modelled.columns)
+    assert {"total", "fee", "country", "vehicle_kind", "cover", "severity"}.isdisjoint(
+        modelled.columns)
+    assert "incident__joint" in modelled.columns
     back = rules.inverse_transform(modelled, {c: str(features[c].dtype) for c in features},
                                    list(features.columns))
     assert list(back.columns) == list(features.columns)
@@ -64,7 +66,7 @@ def test_every_model_keeps_every_rule(table, name, tmp_path):
     model = create_model(name, epochs=1, seed=0)
     model.fit(df, meta, target="fraud", rules=TableRules(declared))
     kinds = {r.kind for r in model.rules_.rules_}
-    assert kinds == {"sum", "product", "dependency", "order"}
+    assert kinds == {"sum", "product", "dependency", "order", "combination"}
     plain = model.sample(400)
     fraud_only = model.sample(200, conditions={"fraud": "Y"})
     assert (fraud_only["fraud"] == "Y").all()

@@ -26,6 +26,7 @@ def test_the_planted_rules_are_found(found):
         "policy_type -> vehicle_kind",
         "policy_type -> cover",
         "total >= paid",
+        "only real combinations of (incident, severity)",
     }
     assert all(r.support == 1.0 and r.rows == 2_000 for r in found.values())
 
@@ -91,3 +92,12 @@ def test_a_total_is_found_among_forty_columns():
     rules = detect_rules(df, detect_metadata(df))
     sums = [r for r in rules if r.kind == "sum"]
     assert [(r.column, sorted(r.sources)) for r in sums] == [("n_total", ["n11", "n3", "n7"])]
+
+
+def test_real_fixed_combinations_are_found(shared_data):
+    # insurance_claims: a parked car or a theft has no collision type and one vehicle.
+    df = pd.read_csv(shared_data / "insurance_claims.csv")
+    meta = detect_metadata(df)
+    groups = [set(r.columns) for r in detect_rules(df.drop(columns=["fraud_reported"]), meta)
+              if r.kind == "combination"]
+    assert {"incident_type", "collision_type"} <= set().union(*groups)

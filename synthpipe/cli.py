@@ -235,6 +235,15 @@ def run(
     dask_address: Annotated[
         str | None, typer.Option(help="tcp://host:port of a Dask scheduler (with --runner dask).")
     ] = None,
+    rule: Annotated[
+        list[str] | None,
+        typer.Option("--rule", help='Business rule kept exactly (repeatable): "total = a + b", '
+                     '"a -> b", "charge = minutes * 0.17", "end >= start".'),
+    ] = None,
+    detect_rules: Annotated[
+        bool, typer.Option("--detect-rules/--no-detect-rules",
+                           help="Find and keep the rules the real rows follow [on].")
+    ] = True,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Always train anew.")] = False,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
@@ -264,6 +273,8 @@ def run(
                 encoding=encoding,
                 rebalance=rebalance,
                 rebalance_mode=output_mode,
+                rules=rule,
+                detect_rules=None if detect_rules else False,
                 runner=runner,
                 dask_address=dask_address,
                 cache=False if no_cache else None,

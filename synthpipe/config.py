@@ -163,6 +163,27 @@ class RebalanceConfig(_Strict):
         return v
 
 
+class RulesConfig(_Strict):
+    """Business rules kept exactly in every synthetic row (see :mod:`synthpipe.rules`).
+
+    In a config file, ``rules:`` takes either a list of declared rules or this mapping.
+
+    Attributes:
+        declared: Rules in the readable syntax (``"total = a + b"``, ``"a -> b"``,
+            ``"charge = minutes * 0.17"``, ``"a >= b"``); one the real data breaks is an
+            input error naming the rows.
+        detect: Also keep the rules found in the real rows (those holding in nearly all).
+    """
+
+    declared: list[str] = Field(default_factory=list)
+    detect: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_list(cls, v: Any) -> Any:
+        return {"declared": v} if isinstance(v, list) else v
+
+
 class GateConfig(_Strict):
     """Publication gates. Privacy gates fail closed; fidelity floors only warn.
 
@@ -220,6 +241,7 @@ class RunConfig(_Strict):
         chunk_rows: Outputs larger than this are sampled in parallel chunks of this many rows and
             written as a partitioned parquet dataset (memory per worker stays bounded).
         approval: ``required`` pauses the flow before publishing until a steward approves.
+        rules: Declared business rules and whether to find others (kept by construction).
     """
 
     table: Path = SAMPLE_TABLE
@@ -245,6 +267,7 @@ class RunConfig(_Strict):
     approval: Approval = Approval.NONE
     pii: PIIConfig = Field(default_factory=PIIConfig)
     rebalance: RebalanceConfig = Field(default_factory=RebalanceConfig)
+    rules: RulesConfig = Field(default_factory=RulesConfig)
     gates: GateConfig = Field(default_factory=GateConfig)
 
     @model_validator(mode="after")
@@ -340,6 +363,16 @@ def load_config(path: str | Path | None, **overrides: Any) -> RunConfig:
         }
     overrides.pop("rebalance", None)
     overrides.pop("rebalance_mode", None)
+    rules = data.get("rules")
+    rules = {"declared": rules} if isinstance(rules, list) else dict(rules or {})
+    if overrides.get("rules"):
+        rules["declared"] = [*(rules.get("declared") or []), *overrides["rules"]]
+    if overrides.get("detect_rules") is not None:
+        rules["detect"] = overrides["detect_rules"]
+    overrides.pop("rules", None)
+    overrides.pop("detect_rules", None)
+    if rules:
+        data["rules"] = rules
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return RunConfig(**data)

@@ -177,6 +177,21 @@ def _contract_check(metrics: dict[str, Any], cfg: GateConfig) -> dict[str, Any]:
     )
 
 
+def _rules_check(metrics: dict[str, Any]) -> dict[str, Any]:
+    rules = metrics.get("rules")
+    count = len(rules.get("rules") or []) if isinstance(rules, dict) else 0
+    broken = [r["rule"] for r in (rules or {}).get("rules", []) if r.get("violations")]
+    return gate_check(
+        "business_rules", "contract", "block",
+        _number(rules.get("violations")) if count else None, 0, "<=",
+        fail_closed=False,
+        why="synthetic rows break business rules of the real table ("
+            + "; ".join(broken[:3]) + ")",
+        fix="Rules are kept by construction, so this is a bug: report it with the run folder.",
+        missing_reason="no business rule was found or declared",
+    )
+
+
 def _fidelity_checks(metrics: dict[str, Any], cfg: GateConfig) -> list[dict[str, Any]]:
     specs = [
         ("column_shapes", ("fidelity", "column_shapes", "synthetic"), cfg.column_shapes_min, ">=",
@@ -245,6 +260,7 @@ def gates(metrics: dict[str, Any], cfg: GateConfig | None = None) -> dict[str, A
     checks = [
         *_privacy_checks(metrics, cfg),
         _contract_check(metrics, cfg),
+        _rules_check(metrics),
         *_fidelity_checks(metrics, cfg),
     ]
     failed = [c["name"] for c in checks if c["status"] == "failed" and c["severity"] == "block"]

@@ -95,8 +95,7 @@ def build_monitor(model: Synthesizer, cfg: TrainConfig, n: int,
                 generator=torch.Generator().manual_seed(model.seed + 17))
         gen = torch.Generator(device=model.device_).manual_seed(model.seed + 17)
         x = model.generate_encoded(CHECK_ROWS, check_labels, gen)
-        frame = model.constraints_.inverse_transform(model.transformer_.inverse_transform(x),
-                                                     model.dtypes_)
+        frame = model.decode(x)
         out = probe(model._finish_frame(frame, check_labels)).to_dict()
         share = _dcr_share(x[:DCR_ROWS], enc_train, enc_val)
         out["dcr_share"] = round(share, 4)

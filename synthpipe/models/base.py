@@ -38,6 +38,7 @@ import torch
 from synthpipe.constraints import OrderConstraints
 from synthpipe.errors import ModelError
 from synthpipe.metadata import TableMetadata
+from synthpipe.rules import TableRules
 from synthpipe.training import (
     TrainConfig,
     TrainResult,
@@ -149,7 +150,8 @@ class Synthesizer:
 
     def fit(self, data: pd.DataFrame, metadata: TableMetadata, target: str | None = None,
             progress: ProgressFn | None = None,
-            time_budget: float | None = None) -> Synthesizer:
+            time_budget: float | None = None,
+            rules: TableRules | None = None) -> Synthesizer:
         """Learn the table.
 
         With ``epochs=None`` (the default budget) and at least :data:`CONVERGE_MIN_ROWS`
@@ -166,6 +168,8 @@ class Synthesizer:
             target: Class label column to condition on (rebalancing), or None.
             progress: Called as ``progress("fit", epoch, epochs, {"loss": ...})``.
             time_budget: Wall-time cap of training in seconds (None: none).
+            rules: Declared business rules, and whether to find others (default: find them
+                in ``data``); kept by construction (see :mod:`synthpipe.rules`).
 
         Returns:
             self.
@@ -179,13 +183,18 @@ class Synthesizer:
         self.device_ = resolve_device(self.device)
         generator = seed_everything(self.seed)
         self._generator = generator
-        # Datetime order rules of the real data (report >= incident) are kept by construction:
-        # the later column is modelled as a non-negative gap from its anchor.
-        self.constraints_ = OrderConstraints().fit(features, metadata)
         raw = features  # as the fidelity checks compare samples with it
+        # Business rules (totals, rates, dependencies, orders) are kept by construction: the
+        # columns they fix are derived after sampling, not modelled.
+        self.rules_ = (rules or TableRules()).fit(features, metadata)
+        features = self.rules_.transform(features)
+        ruled = self.rules_.transformed_metadata(metadata)
+        # Datetime order rules of the real data (report >= incident) likewise: the later
+        # column is modelled as a non-negative gap from its anchor.
+        self.constraints_ = OrderConstraints().fit(features, ruled)
         features = self.constraints_.transform(features)
         self.transformer_ = TableTransformer(**self._transformer_options()).fit(
-            features, self.constraints_.transformed_metadata(metadata)
+            features, self.constraints_.transformed_metadata(ruled)
         )
         x = self.transformer_.transform(features)
         self.n_features_ = int(x.shape[1])
@@ -400,9 +409,14 @@ class Synthesizer:
                 labels = torch.zeros(0, dtype=torch.long)
         generator = torch.Generator(device=self.device_).manual_seed(seed)
         x = self.generate_encoded(n, labels, generator, progress)
+        return self._finish_frame(self.decode(x), labels)
+
+    def decode(self, x: torch.Tensor) -> pd.DataFrame:
+        """Encoded rows -> the fitted columns (target excluded), every rule applied."""
         frame = self.transformer_.inverse_transform(x)
         frame = self.constraints_.inverse_transform(frame, self.dtypes_)
-        return self._finish_frame(frame, labels)
+        features = [c for c in self.columns_ if c != self.target_]
+        return self.rules_.inverse_transform(frame, self.dtypes_, features)
 
     def generate_encoded(self, n: int, labels: torch.Tensor | None, generator: torch.Generator,
                          progress: ProgressFn | None = None) -> torch.Tensor:
@@ -443,8 +457,8 @@ class Synthesizer:
         missing = [c for c in features if c not in data.columns]
         if missing:
             raise ModelError(f"the rows lack fitted columns {missing}")
-        frame = self.constraints_.transform(data[features].reset_index(drop=True))
-        return self.transformer_.transform(frame)
+        frame = self.rules_.transform(data[features].reset_index(drop=True))
+        return self.transformer_.transform(self.constraints_.transform(frame))
 
     def _finish_frame(self, frame: pd.DataFrame, labels: torch.Tensor | None) -> pd.DataFrame:
         """Put the target back (exact labels) and restore column order."""
@@ -487,6 +501,7 @@ class Synthesizer:
             "params": self.get_params(),
             "transformer": self.transformer_.to_state(),
             "constraints": self.constraints_.to_state(),
+            "rules": self.rules_.to_state(),
             "columns": self.columns_,
             "dtypes": self.dtypes_,
             "target": self.target_,
@@ -591,6 +606,7 @@ class Synthesizer:
         """Fitted attributes from a saved config, then ``_load_extra_state`` and ``_build``."""
         self.transformer_ = TableTransformer.from_state(config["transformer"])
         self.constraints_ = OrderConstraints.from_state(config.get("constraints") or {})
+        self.rules_ = TableRules.from_state(config.get("rules"))
         self.columns_ = list(config["columns"])
         self.dtypes_ = dict(config["dtypes"])
         self.target_ = config["target"]

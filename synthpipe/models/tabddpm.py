@@ -207,7 +207,7 @@ class TabDDPM(Synthesizer):
 
     def fit(self, data: pd.DataFrame, metadata: TableMetadata, target: str | None = None,
             progress: ProgressFn | None = None,
-            time_budget: float | None = None) -> TabDDPM:
+            time_budget: float | None = None, rules: Any = None) -> TabDDPM:
         """Learn the table (see :meth:`Synthesizer.fit`).
 
         The row count is recorded first because the automatic denoiser width depends on it
@@ -215,7 +215,8 @@ class TabDDPM(Synthesizer):
         """
         self._fit_rows = len(data) if isinstance(data, pd.DataFrame) else 0
         self.hidden_: tuple[int, ...] | None = None
-        super().fit(data, metadata, target=target, progress=progress, time_budget=time_budget)
+        super().fit(data, metadata, target=target, progress=progress, time_budget=time_budget,
+                    rules=rules)
         return self
 
     def _check_params(self) -> None:

@@ -127,6 +127,11 @@ def build_manifest(
             "params": model.get_params(),
             "device": str(getattr(model, "device_", cfg.device.value)),
         },
+        # Rule texts and support only: a dependency's lookup table stays in the model folder.
+        "rules": [
+            {k: r.to_state()[k] for k in ("text", "kind", "declared", "support", "rows")}
+            for r in getattr(getattr(model, "rules_", None), "rules_", [])
+        ],
         "sampling": best.plan,
         "config": cfg.public_dict(),
         "seed": cfg.seed,

@@ -156,6 +156,11 @@ def _run(
     train, holdout = steps.run("split", split, prot.df, cfg)
     plan = make_plan(cfg, ing.metadata, prot.actions, train)
     meta = ing.metadata.subset(list(plan.columns))
+    # Declared rules are checked on every real row before any training (an input error names
+    # the rows that break one); training checks them again on its split.
+    from synthpipe.rules import declared_rules
+
+    declared_rules(cfg.rules.declared, prot.df, list(plan.columns), cfg.target)
     candidates = try_candidates(
         steps, cfg, plan, ing, prot, train, holdout, meta, contract, progress, workdir
     )

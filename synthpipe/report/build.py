@@ -35,7 +35,7 @@ from synthpipe.report.charts import render_charts
 from synthpipe.report.data import load_json
 from synthpipe.report.html import render_html
 from synthpipe.report.profiles import MIN_COUNT, column_profiles
-from synthpipe.report.sections.contracts import suite_section
+from synthpipe.report.sections.contracts import rules_section, suite_section
 from synthpipe.report.sections.fidelity import fidelity_section
 from synthpipe.report.sections.model_card import model_card_section
 from synthpipe.report.sections.privacy import privacy_section
@@ -98,6 +98,7 @@ def assemble_report(run_dir: str | Path) -> dict[str, Any]:
         "validation": {
             "input_contract": suite_section(metrics.get("input_contract")),
             "synthetic_suite": suite_section(metrics.get("synthetic_suite")),
+            "rules": rules_section(metrics),
         },
         "fidelity": fidelity, "privacy": privacy,
         "utility": utility_section(metrics, manifest, run["target"]),

@@ -92,6 +92,7 @@ def derive_suite(
     name: str = "derived",
     min_label_count: int = 0,
     generated: Collection[str] = (),
+    rules: Collection[Any] = (),
 ) -> gx.ExpectationSuite:
     """Derive a suite from the real training table, to validate synthetic rows against.
 
@@ -122,6 +123,9 @@ def derive_suite(
         min_label_count: Rare-label threshold of the model whose output the suite checks
             (0: list every label).
         generated: Columns whose output values are generated, not learned (no value set).
+        rules: Business rules the model keeps (:mod:`synthpipe.rules`): orders become pair
+            comparisons and single-column dependencies pair value sets (see
+            :func:`_business_rules` for what GX cannot say).
 
     Returns:
         The suite; each expectation has ``meta["why"]`` saying what in the data it came from.
@@ -159,6 +163,7 @@ def derive_suite(
             column=target, min_value=2,
         ))
     exps.extend(_date_order_rules(train, metadata))
+    exps.extend(_business_rules(train, rules))
     logger.info("derived %d expectations from %d real rows x %d columns",
                 len(exps), n, train.shape[1])
     return new_suite(name, exps, {"kind": "derived", "rows": n, "target": target})
@@ -386,6 +391,42 @@ def _format_regex(non_null: pd.Series) -> str | None:
             parts.append([tok, 1])
     body = "".join(t if k == 1 else f"{t}{{{k}}}" for t, k in parts)
     return f"^{body}$"
+
+
+def _business_rules(train: pd.DataFrame, rules: Collection[Any]) -> list:
+    """GX expectations for the business rules GX can state exactly.
+
+    An order is a pair comparison. A dependency on one column is a set of allowed value pairs,
+    written only when every real value of the source is in the rule's table (a source value
+    seen in fewer rows than the table needs would otherwise have to be listed, and the suite is
+    published). Totals, rates and dependencies on two columns have no GX expectation that
+    checks them row by row on a DataFrame; synthpipe checks those itself (the
+    ``business_rules`` gate), as it does every rule.
+    """
+    out = []
+    for rule in rules:
+        if not all(c in train.columns for c in rule.columns):
+            continue
+        support = f"holds in {rule.support:.2%} of {rule.rows} real rows"
+        if rule.kind == "order":
+            if all(pd.api.types.is_datetime64_any_dtype(train[c]) for c in rule.columns):
+                continue  # the date-order rules above already say it
+            out.append(expect(
+                "ExpectColumnPairValuesAToBeGreaterThanB", f"rule {rule.text()}: {support}",
+                column_A=rule.column, column_B=rule.sources[0], or_equal=True,
+                ignore_row_if="either_value_is_missing"))
+        elif rule.kind == "dependency" and len(rule.sources) == 1:
+            seen = {_py(v) for v in train[rule.sources[0]].dropna().unique()}
+            keys = {k[0] for k in rule.table}
+            if not seen <= keys:
+                continue
+            pairs = [[k[0], v] for k, v in rule.table.items()
+                     if k[0] is not None and v is not None]
+            out.append(expect(
+                "ExpectColumnPairValuesToBeInSet", f"rule {rule.text()}: {support}",
+                column_A=rule.sources[0], column_B=rule.column, value_pairs_set=pairs,
+                ignore_row_if="either_value_is_missing"))
+    return out
 
 
 def _date_order_rules(train: pd.DataFrame, metadata: TableMetadata) -> list:

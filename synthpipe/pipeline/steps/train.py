@@ -71,6 +71,7 @@ def training_key(input_sha256: str, cfg: RunConfig, model_name: str) -> str:
         "encoding": cfg.encoding,
         "metadata": sha256_file(cfg.metadata) if cfg.metadata else None,
         "pii": json.loads(cfg.pii.model_dump_json()),
+        "rules": json.loads(cfg.rules.model_dump_json()),
         "pii_key": fingerprint,
         "device": cfg.device.value,
         "cache_dir": str(cfg.resolved_cache_dir().resolve()),
@@ -168,9 +169,17 @@ def train_model(
         **model_params(cfg, model_name),
     )
     model.fit(train, metadata, target=cfg.target, progress=progress,
-              time_budget=cfg.model.time_budget)
+              time_budget=cfg.model.time_budget, rules=table_rules(cfg, train))
     model.save(path)
     return str(path)
+
+
+def table_rules(cfg: RunConfig, train: pd.DataFrame) -> Any:
+    """The run's declared rules, checked on ``train``, and whether to find others."""
+    from synthpipe.rules import TableRules, declared_rules
+
+    declared = declared_rules(cfg.rules.declared, train, list(train.columns), cfg.target)
+    return TableRules(declared, detect=cfg.rules.detect)
 
 
 def load_model(path: str | Path) -> Any:

@@ -16,6 +16,32 @@ from synthpipe.report import fmt
 from synthpipe.report.data import num
 
 
+def rules_section(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """Business rules found and declared: their support in the real rows, and how many
+    synthetic rows break each (0 by construction). Rule texts name columns, never values."""
+    rules = metrics.get("rules")
+    if not isinstance(rules, Mapping):
+        return {"computed": False}
+    rows = []
+    for r in rules.get("rules") or []:
+        if not isinstance(r, Mapping):
+            continue
+        support = num(r.get("support"))
+        rows.append({
+            "rule": str(r.get("rule") or "?"),
+            "origin": "declared" if r.get("declared") else "found",
+            "kind": str(r.get("kind") or ""),
+            "support": support,
+            "real_rows": num(r.get("real_rows")),
+            "broken_real": (round((1 - support) * num(r.get("real_rows")))
+                            if support is not None and num(r.get("real_rows")) else None),
+            "violations": num(r.get("violations")),
+            "rows": num(r.get("rows")),
+        })
+    return {"computed": True, "rules": rows, "violations": num(rules.get("violations")),
+            "policy": str(rules.get("policy") or "")}
+
+
 def suite_section(report: Any) -> dict[str, Any]:
     """A validation report as failures in full and met expectations per column."""
     if not isinstance(report, Mapping):

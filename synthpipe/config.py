@@ -148,7 +148,9 @@ class RebalanceConfig(_Strict):
     """Target class shares or counts in the output (``--rebalance``).
 
     Attributes:
-        spec: The raw spec string (``0.5``, ``Y=0.3,N=0.7``, ``Y=500,N=1500``).
+        spec: The raw spec string (``0.5``, ``Y=0.3,N=0.7``, ``Y=500,N=1500``), or ``auto``:
+            the minority share that gives a fraud model the best PR-AUC on a validation part
+            of the training rows (see :mod:`synthpipe.pipeline.steps.choose`).
         mode: ``synthetic`` (only synthetic rows) or ``augment`` (real train + synthetic minority).
     """
 
@@ -277,6 +279,11 @@ class RunConfig(_Strict):
             raise ValueError(
                 f"--rebalance {self.rebalance.spec} needs a label column to rebalance: "
                 "add --target COL (for the sample: --target is_fraud)"
+            )
+        if self.rebalance.spec == "auto" and self.rebalance.mode == "augment":
+            raise ValueError(
+                "--rebalance auto chooses the share of synthetic rows; augment mode needs a "
+                "share you give: use --rebalance 0.3 --mode augment, or drop --mode"
             )
         if self.rebalance.mode == "augment" and self.rebalance.spec is None:
             raise ValueError(

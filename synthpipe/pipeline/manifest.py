@@ -61,6 +61,7 @@ def build_manifest(
     approval: dict | None,
     timings: dict[str, float],
     started: datetime,
+    rebalance_auto: dict | None = None,
 ) -> dict[str, Any]:
     """The manifest of a run, before :func:`synthpipe.pipeline.publish.publish` adds the verdict
     and the hashes of the files written.
@@ -79,6 +80,7 @@ def build_manifest(
         approval: The steward's decision, or None when none was asked for.
         timings: Seconds per step so far.
         started: When the run started (UTC).
+        rebalance_auto: What ``--rebalance auto`` tried and chose, or None.
 
     Returns:
         The manifest as a JSON-ready dict.
@@ -113,6 +115,8 @@ def build_manifest(
         ],
         "output_columns": list(best.published.columns),
         "output_mode": cfg.rebalance.mode if cfg.rebalance.spec else "synthetic",
+        # --rebalance auto: every share tried on a validation part of the training rows.
+        "rebalance_auto": rebalance_auto,
         # Augment mode's table is real training rows plus synthetic minority rows.
         "contains_real_rows": bool(cfg.rebalance.spec and cfg.rebalance.mode == "augment"),
         "use": ("inside the secure zone only: the table holds real training rows"

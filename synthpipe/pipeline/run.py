@@ -154,6 +154,9 @@ def _run(
     contract = steps.run("validate_input", validate_input, ing.df, cfg)
     prot = steps.run("protect", protect, ing.df, ing.metadata, cfg)
     train, holdout = steps.run("split", split, prot.df, cfg)
+    auto = None
+    if cfg.rebalance.spec == "auto":
+        cfg, auto = _choose_rebalance(steps, cfg, ing, prot, train, progress)
     plan = make_plan(cfg, ing.metadata, prot.actions, train)
     meta = ing.metadata.subset(list(plan.columns))
     # Declared rules are checked on every real row before any training (an input error names
@@ -165,13 +168,30 @@ def _run(
         steps, cfg, plan, ing, prot, train, holdout, meta, contract, progress, workdir
     )
     return _finish(steps, runner, cfg, plan, candidates, ing, prot, train, holdout, meta,
-                   out_dir, started, approve)
+                   out_dir, started, approve, auto)
+
+
+def _choose_rebalance(steps: _TimedRunner, cfg: RunConfig, ing: Any, prot: Protected,
+                      train: pd.DataFrame, progress: ProgressFn | None
+                      ) -> tuple[RunConfig, dict[str, Any]]:
+    """``--rebalance auto``: the run's config with the chosen share, and the record of why."""
+    from synthpipe.pipeline.steps.choose import choose_rebalance
+
+    natural = cfg.model_copy(update={"rebalance": cfg.rebalance.model_copy(update={"spec": None})})
+    base = make_plan(natural, ing.metadata, prot.actions, train)
+    cols = list(base.columns)
+    judge = "tabddpm" if cfg.model.name == "auto" else cfg.model.name
+    choice = steps.run("choose_rebalance", choose_rebalance, train[cols],
+                       ing.metadata.subset(cols), cfg, judge, progress)
+    chosen = cfg.model_copy(
+        update={"rebalance": cfg.rebalance.model_copy(update={"spec": choice["spec"]})})
+    return chosen, choice
 
 
 def _finish(steps: _TimedRunner, runner: StepRunner, cfg: RunConfig, plan: RunPlan,
             candidates: list[Candidate], ing: Any, prot: Protected, train: pd.DataFrame,
             holdout: pd.DataFrame, meta: TableMetadata, out_dir: Any, started: datetime,
-            approve: Callable[[dict], dict] | None) -> RunResult:
+            approve: Callable[[dict], dict] | None, auto: dict | None = None) -> RunResult:
     """Choose, assess, gate and publish the best candidate (the rest of :func:`run_pipeline`)."""
     from synthpipe.evaluation.gates import approval_check, chunk_leak_check, with_check
 
@@ -195,10 +215,12 @@ def _finish(steps: _TimedRunner, runner: StepRunner, cfg: RunConfig, plan: RunPl
         )
         verdict = with_check(verdict, approval_check(approval))
     metrics = {**best.metrics, "gates": verdict, **assessed}
+    if auto is not None:
+        metrics["rebalance_auto"] = auto
     manifest = build_manifest(
         cfg=cfg, plan=plan, ing=ing, prot=prot, train_rows=len(train), holdout_rows=len(holdout),
         best=best, model=load_model(best.model_path), output=output, verdict=verdict,
-        approval=approval, timings=steps.timings, started=started,
+        approval=approval, timings=steps.timings, started=started, rebalance_auto=auto,
     )
     return steps.run(
         "publish", publish, out_dir, output, manifest, metrics, best.suite_json, best.model_path,

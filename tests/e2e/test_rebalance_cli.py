@@ -99,3 +99,27 @@ def test_bad_specs_fail_before_training(cli, tmp_path, args, message):
     assert message in result.output
     assert "Traceback" not in result.output
     assert not out.exists()  # nothing half-written
+
+
+def test_rebalance_auto_chooses_a_share_on_training_rows_and_records_why(cli, shared_data,
+                                                                          tmp_path):
+    out = tmp_path / "auto"
+    result = cli("run", "--table", shared_data / "insurance_claims.csv",
+                 "--target", "fraud_reported", "--rebalance", "auto", "--model", "tvae",
+                 "--epochs", "3", "--out", out)
+    assert result.exit_code in (0, 3), result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    metrics = json.loads((out / "metrics.json").read_text())
+    auto = manifest["rebalance_auto"]
+    assert auto == metrics["rebalance_auto"]
+    tried = {c["share"] for c in auto["candidates"]}
+    assert auto["natural_share"] in tried and {0.3, 0.5} <= tried
+    assert auto["chosen_share"] in tried and auto["why"]
+    # Judged on a validation part of the 800 training rows, never on the 200 holdout rows.
+    assert auto["rows"] == {"fit": 600, "validation": 200}
+    synth = pd.read_parquet(_published(out, result.exit_code))
+    share = (synth["fraud_reported"] == "Y").mean()
+    if auto["spec"] is None:
+        assert metrics["sampling"]["mode"] == "unconditional"
+    else:
+        assert share == pytest.approx(float(auto["spec"]), abs=0.002)

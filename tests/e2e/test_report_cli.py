@@ -6,6 +6,7 @@ epochs); the hand-made fixture folders of tests/unit/report add the chain's corn
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 
@@ -185,3 +186,20 @@ def test_review_needs_exactly_one_action_a_name_and_a_report(tmp_path):
     assert no_report.exit_code == 2 and "synthpipe report" in no_report.output
     missing = _cli("report", tmp_path / "nowhere")
     assert missing.exit_code == 2 and "error:" in missing.output
+
+
+def test_the_report_says_what_gives_the_data_away(published_run):
+    # Read from the run's own metrics: the worst pair, its sentence and the detector's columns
+    # must be on the page the steward reads.
+    metrics = json.loads((published_run / "metrics.json").read_text())
+    diagnosis = metrics["fidelity"]["diagnosis"]
+    page = (published_run / "report.html").read_text()
+    assert "What gives the data away" in page
+    worst = diagnosis["worst_pairs"][0]
+    assert " × ".join(worst["columns"]) in page
+    if worst.get("explanation"):
+        assert html.escape(worst["explanation"], quote=False) in page
+    top = diagnosis["detection_importance"]["columns"][0]["column"]
+    assert f"<td>{html.escape(top)}</td>" in page
+    if worst.get("table"):
+        assert "share of rows in each cell, real / synthetic" in page

@@ -75,6 +75,7 @@ def fidelity_section(metrics: dict, manifest: dict, gates_cfg: Mapping) -> dict[
         "rows": {k: get(fid, "rows", k) for k in ("train", "holdout", "synthetic")}
         if isinstance(fid.get("rows"), Mapping) else None,
         "correlation": _correlation(get(fid, "pair_trends", "correlation")),
+        "giveaway": _giveaway(fid.get("diagnosis")),
         "profiles": _profiles(metrics.get("profiles"), manifest),
         "detection": {
             k: get(fid, "detection", k) for k in ("classifier", "folds", "rows_per_class")
@@ -82,6 +83,48 @@ def fidelity_section(metrics: dict, manifest: dict, gates_cfg: Mapping) -> dict[
         if isinstance(fid.get("detection"), Mapping)
         else None,
     }
+
+
+def _giveaway(diagnosis: Any) -> dict[str, Any] | None:
+    """What tells synthetic rows from real ones: the worst pairs (their sentence and, for the
+    worst few, the real and synthetic joint shares side by side) and the columns a detection
+    classifier relies on. Shares only: labels on few real rows are already folded into
+    "other" and numbers cut at quantiles by the diagnosis."""
+    if not isinstance(diagnosis, Mapping):
+        return None
+    pairs = []
+    for p in diagnosis.get("worst_pairs") or []:
+        if not isinstance(p, Mapping) or not isinstance(p.get("columns"), list):
+            continue
+        table = p.get("table") if isinstance(p.get("table"), Mapping) else None
+        joint = None
+        if table and all(isinstance(table.get(k), list) for k in ("rows", "cols", "real",
+                                                                 "synthetic")):
+            joint = {
+                "row_column": str(table["columns"][0]) if table.get("columns") else "",
+                "col_column": str(table["columns"][1]) if table.get("columns") else "",
+                "cols": [str(c) for c in table["cols"]],
+                "rows": [
+                    {"label": str(label),
+                     "cells": [{"real": num(r), "synthetic": num(s)}
+                               for r, s in zip(real, syn, strict=False)]}
+                    for label, real, syn in zip(table["rows"], table["real"], table["synthetic"],
+                                                strict=False)
+                ],
+            }
+        pairs.append({"columns": [str(c) for c in p["columns"]],
+                      "synthetic": num(p.get("synthetic")), "holdout": num(p.get("holdout")),
+                      "gap": num(p.get("gap")), "explanation": p.get("explanation"),
+                      "joint": joint})
+    imp = diagnosis.get("detection_importance")
+    detection = None
+    if isinstance(imp, Mapping):
+        detection = {
+            "explanation": imp.get("explanation"),
+            "columns": [{"column": str(c.get("column")), "auc_drop": num(c.get("auc_drop"))}
+                        for c in imp.get("columns") or [] if isinstance(c, Mapping)],
+        }
+    return {"pairs": pairs, "detection": detection}
 
 
 def _square(matrix: Any, n: int) -> list[list[float | None]] | None:

@@ -28,6 +28,7 @@ def _good() -> dict[str, Any]:
             "pii_leakage": {"status": "ok", "total": 0},
         },
         "synthetic_suite": {"success": True},
+        "rules": {"rules": [{"rule": "t = a + b", "violations": 0}], "violations": 0},
     }
 
 
@@ -42,7 +43,7 @@ def test_good_metrics_publish_with_every_check_listed() -> None:
     names = [c["name"] for c in out["checks"]]
     assert names == [
         "mia_auc", "dcr_share", "identical_match_share", "pii_leaks", "synthetic_suite",
-        "column_shapes", "pair_trends", "detection_auc",
+        "business_rules", "column_shapes", "pair_trends", "detection_auc",
     ]
     mia = _check(out, "mia_auc")
     assert mia["category"] == "privacy" and mia["severity"] == "block"
@@ -211,3 +212,13 @@ def test_leaks_in_any_chunk_block_publication() -> None:
     assert leaked["passed"] is False and leaked["severity"] == "block"
     assert leaked["category"] == "privacy" and "3 parts" in leaked["message"]
     assert chunk_leak_check({"pii_leaks": 2, "parts": 3}, GateConfig(pii_leaks_max=2))["passed"]
+
+
+def test_a_broken_business_rule_blocks_and_no_rule_is_skipped() -> None:
+    metrics = _good()
+    metrics["rules"] = {"rules": [{"rule": "t = a + b", "violations": 3}], "violations": 3}
+    out = gates(metrics, GateConfig())
+    assert out["failed"] == ["business_rules"]
+    assert "t = a + b" in _check(out, "business_rules")["message"]
+    metrics["rules"] = {"rules": [], "violations": 0}
+    assert gates(metrics, GateConfig())["skipped"] == ["business_rules"]

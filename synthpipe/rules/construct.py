@@ -79,7 +79,7 @@ class TableRules:
     @property
     def joint(self) -> list[Combination]:
         """Groups of columns modelled as one joint column."""
-        return [r for r in self.rules_ if isinstance(r, Combination)]
+        return [r for r in self.rules_ if isinstance(r, Combination) and r.mode == "joint"]
 
     def transform(self, df: pd.DataFrame) -> pd.DataFrame:
         """Drop derived columns; replace gap-modelled columns by their gap."""
@@ -119,6 +119,12 @@ class TableRules:
             for i, col in enumerate(r.columns):
                 values = pd.Series([row[i] for row in rows], index=out.index, dtype=object)
                 out.insert(pos + i, col, _cast(values, dtypes.get(col, "object")))
+        for r in self.rules_:
+            if isinstance(r, Combination) and r.mode == "repair" \
+                    and all(c in out.columns for c in r.columns):
+                for col, values in r.repair(out).items():
+                    out[col] = _cast(pd.Series(values, index=out.index, dtype=object),
+                                     dtypes.get(col, "object"))
         for col, src in self.gaps_.items():
             name = col + GAP_SUFFIX
             if name not in out.columns:

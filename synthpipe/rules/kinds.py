@@ -311,6 +311,10 @@ class Combination(Rule):
     """
 
     allowed: list[tuple] = field(default_factory=list)
+    #: ``repair``: the columns are modelled as they are and a sampled row whose combination
+    #: never occurred takes the real combination that agrees with it on the most columns (the
+    #: commonest among ties); ``joint``: the columns are modelled as one joint column.
+    mode: str = "repair"
     kind: ClassVar[str] = "combination"
 
     @property
@@ -332,10 +336,31 @@ class Combination(Rule):
         return np.array([t not in allowed for t in self._tuples(df)], dtype=bool)
 
     def derive(self, df: pd.DataFrame) -> pd.Series:  # pragma: no cover - not derived
-        raise NotImplementedError("combinations are modelled jointly, not derived")
+        raise NotImplementedError("combinations are repaired or modelled jointly, not derived")
+
+    def repair(self, df: pd.DataFrame) -> dict[str, list]:
+        """Each column's values with every unseen combination replaced (see ``mode``)."""
+        rows = self._tuples(df)
+        allowed = set(self.allowed)
+        bad = [i for i, t in enumerate(rows) if t not in allowed]
+        if bad and self.allowed:
+            # Codes per column; ``allowed`` is ordered commonest first, so argmax's first
+            # maximum is the commonest of the closest combinations.
+            m = len(self.columns)
+            labels = [{v: j for j, v in enumerate(dict.fromkeys(t[c] for t in self.allowed))}
+                      for c in range(m)]
+            table = np.array([[labels[c][t[c]] for c in range(m)] for t in self.allowed])
+            for start in range(0, len(bad), 4096):
+                chunk = bad[start:start + 4096]
+                got = np.array([[labels[c].get(rows[i][c], -1) for c in range(m)]
+                                for i in chunk])
+                agree = (got[:, None, :] == table[None, :, :]).sum(axis=2)
+                for i, k in zip(chunk, agree.argmax(axis=1), strict=True):
+                    rows[i] = self.allowed[int(k)]
+        return {c: [t[j] for t in rows] for j, c in enumerate(self.columns)}
 
     def _extra(self) -> dict[str, Any]:
-        return {"allowed": [list(t) for t in self.allowed]}
+        return {"allowed": [list(t) for t in self.allowed], "mode": self.mode}
 
 
 KINDS: dict[str, type[Rule]] = {
@@ -356,7 +381,8 @@ def rule_from_state(state: dict[str, Any]) -> Rule:
         return Product(**common, rate=float(state["rate"]), decimals=int(state["decimals"]))
     if cls is Combination:
         return Combination(**common, allowed=[tuple(_key(x) for x in row)
-                                              for row in state.get("allowed", [])])
+                                              for row in state.get("allowed", [])],
+                           mode=str(state.get("mode", "joint")))
     if cls is Clock:
         return Clock(**common, midnight=int(state.get("midnight", 0)))
     if cls is Dependency:

@@ -27,13 +27,45 @@ def test_derived_columns_are_not_modelled_and_come_back_in_order(table):
     features = df.drop(columns=["fraud"])
     rules = TableRules().fit(features, meta.subset(list(features.columns)))
     modelled = rules.transform(features)
-    assert {"total", "fee", "country", "vehicle_kind", "cover", "severity"}.isdisjoint(
-        modelled.columns)
-    assert "incident__joint" in modelled.columns
+    assert {"total", "fee", "country", "vehicle_kind", "cover"}.isdisjoint(modelled.columns)
+    assert {"incident", "severity"} <= set(modelled.columns)  # repaired, not merged
     back = rules.inverse_transform(modelled, {c: str(features[c].dtype) for c in features},
                                    list(features.columns))
     assert list(back.columns) == list(features.columns)
     pd.testing.assert_frame_equal(back, features, check_dtype=True)
+
+
+def test_an_unseen_combination_takes_the_closest_real_one(table):
+    df, meta = table
+    features = df.drop(columns=["fraud"])
+    rules = TableRules().fit(features, meta.subset(list(features.columns)))
+    (combo,) = [r for r in rules.rules_ if r.kind == "combination"]
+    sampled = rules.transform(features).head(3).copy()
+    sampled["incident"] = ["Parked", "Theft", "Collision"]
+    sampled["severity"] = ["Total", "Minor", "Minor"]  # two combinations no real row has
+    out = rules.inverse_transform(sampled, {c: str(features[c].dtype) for c in features},
+                                  list(features.columns))
+    assert combo.violations(out).sum() == 0
+    # Each bad row keeps one of its two values (the closest real combination).
+    assert out["incident"].tolist()[2] == "Collision" and out["severity"].tolist()[2] == "Minor"
+    kept = [(a == b) or (c == d) for a, b, c, d in zip(
+        out["incident"][:2], ["Parked", "Theft"], out["severity"][:2], ["Total", "Minor"],
+        strict=True)]
+    assert kept == [True, True]
+
+
+def test_combinations_can_be_modelled_as_one_joint_column(table):
+    df, meta = table
+    features = df.drop(columns=["fraud"])
+    rules = TableRules().fit(features, meta.subset(list(features.columns)))
+    for r in rules.rules_:
+        if r.kind == "combination":
+            r.mode = "joint"
+    modelled = rules.transform(features)
+    assert "incident__joint" in modelled.columns and "severity" not in modelled.columns
+    back = rules.inverse_transform(modelled, {c: str(features[c].dtype) for c in features},
+                                   list(features.columns))
+    pd.testing.assert_frame_equal(back, features)
 
 
 def test_a_total_above_the_real_range_scales_its_parts_down():

@@ -355,12 +355,15 @@ def profile(
     encoding: Annotated[
         str | None, typer.Option(help="Text encoding of a CSV table (default utf-8).")
     ] = None,
+    rule: Annotated[
+        list[str] | None, typer.Option("--rule", help="A declared business rule (repeatable).")
+    ] = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """What a run would do with a table, without training: column kinds, PII found and the
-    action per column, and the input contract's result.
+    action per column, the business rules it would keep, and the input contract's result.
 
     Exit 0 when the input passes its contract, 2 when it does not (a run would stop there) or
     the table cannot be read.
@@ -368,7 +371,7 @@ def profile(
     _setup(debug, verbose)
     overrides: dict[str, Any] = dict(
         table=table, target=target, metadata=metadata, expectations=expectations,
-        encoding=encoding,
+        encoding=encoding, rules=rule,
     )
     if na_values:
         overrides["na_values"] = ["", "?", *na_values]
@@ -440,6 +443,7 @@ def _profile(overrides: dict[str, Any], config: Path | None) -> dict[str, Any]:
         }
     return {
         "status": "ok" if contract["passed"] else "contract_failed",
+        "rules": _profile_rules(cfg, ing, modelled),
         "table": ing.path,
         "sha256": ing.sha256,
         "rows": len(ing.df),
@@ -447,6 +451,19 @@ def _profile(overrides: dict[str, Any], config: Path | None) -> dict[str, Any]:
         "columns": columns,
         "contract": contract,
     }
+
+
+def _profile_rules(cfg: Any, ing: Any, modelled: set[str]) -> list[dict[str, Any]]:
+    """The declared rules (checked on every row: a broken one is an input error, as in a run)
+    and the rules found on the whole table; a run finds them on its training split."""
+    from synthpipe.rules import declared_rules, detect_rules
+
+    cols = [c for c in ing.df.columns if c in modelled and c != cfg.target]
+    declared = declared_rules(cfg.rules.declared, ing.df, list(modelled), cfg.target)
+    found = detect_rules(ing.df[cols], ing.metadata.subset(cols), declared) \
+        if cfg.rules.detect else []
+    return [{"rule": r.text(), "kind": r.kind, "declared": r.declared,
+             "support": r.support, "rows": r.rows} for r in (*declared, *found)]
 
 
 def _print_profile(result: dict[str, Any]) -> None:
@@ -467,6 +484,12 @@ def _print_profile(result: dict[str, Any]) -> None:
             pii["evidence"] if pii else c["reason"],
         )
     out_console.print(grid)
+    if result.get("rules"):
+        out_console.print("[bold]business rules kept exactly[/] (support in the real rows):")
+        for r in result["rules"]:
+            origin = "declared" if r["declared"] else "found"
+            out_console.print(f"  {r['rule']}  [{origin}, {100 * r['support']:.2f}% of "
+                              f"{r['rows']}]", highlight=False, soft_wrap=True, markup=False)
     contract = result["contract"]
     if contract["passed"]:
         out_console.print(

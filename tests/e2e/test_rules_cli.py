@@ -75,3 +75,17 @@ def test_a_rule_naming_an_unknown_column_says_which(cli, shared_data, tmp_path):
                  "--out", tmp_path / "x", "--rule", "total_claim = injury_claim + property_claim")
     assert result.exit_code == 2
     assert "did you mean 'total_claim_amount'" in result.output
+
+
+def test_profile_lists_the_rules_a_run_would_keep(cli, shared_data):
+    result = cli("profile", shared_data / "churn.csv", "--target", "churn", "--json",
+                 "--rule", "total_day_charge = total_day_minutes * 0.17")
+    assert result.exit_code == 0, result.output
+    obj = json.loads(result.stdout)
+    rules = {r["rule"]: r for r in obj["rules"]}
+    assert rules["total_day_charge = total_day_minutes * 0.17"]["declared"] is True
+    assert rules["total_eve_charge = total_eve_minutes * 0.085"]["declared"] is False
+    assert all(r["support"] >= 0.995 and r["rows"] == 5000 for r in obj["rules"])
+    broken = cli("profile", shared_data / "churn.csv", "--rule",
+                 "total_day_charge = total_day_minutes * 0.18")
+    assert broken.exit_code == 2 and "broken by" in broken.output

@@ -304,17 +304,74 @@ def _run_command(
         from synthpipe.orchestration import check_dask_address, run_flow
 
         check_dask_address(cfg)
-        with _ProgressBars() as bars:
+        with _stop_on_sigterm(), _ProgressBars() as bars:
             return run_flow(cfg, progress=bars)
     except SynthpipeError as exc:
         raise _fail(exc, as_json) from None
     except KeyboardInterrupt:
-        console.print("interrupted; nothing was published")
-        if as_json:
-            _emit_json({"status": "interrupted", "exit_code": 130})
-        raise typer.Exit(130) from None
+        _stopped(130, "interrupted (Ctrl-C)", as_json)
+    except _Terminated:
+        _stopped(143, "terminated (SIGTERM)", as_json)
     except Exception as exc:  # anything else is a bug: say so, keep the traceback behind --debug
         raise _fail(exc, as_json) from None
+
+
+class _Terminated(BaseException):
+    """SIGTERM during a run, raised in the main thread like Ctrl-C's KeyboardInterrupt, so the
+    run unwinds through its clean-ups (its temporary folder, the parts' staging folder, a run
+    folder still under its temporary name, the Dask cluster it started)."""
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (an embedding application's choice)
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise _Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stopped(code: int, what: str, as_json: bool) -> None:
+    """After a signal: clean up what a worker thread may still hold, say so in one line, exit.
+
+    The run has unwound by now (its finally blocks removed its temporary folders). A training
+    step in a worker thread cannot be interrupted, so the process exits without waiting for it
+    (``os._exit``), after removing the run's temporary folders again and stopping the embedded
+    Prefect server that Python's exit handlers would otherwise have stopped.
+    """
+    import os
+
+    from synthpipe.pipeline.run import discard_workdirs
+
+    discard_workdirs()
+    _stop_embedded_prefect()
+    console.print(f"{what}: the run stopped; nothing was published and its temporary files "
+                  "were removed", highlight=False, soft_wrap=True)
+    if as_json:
+        _emit_json({"status": "interrupted", "signal": what, "exit_code": code})
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _stop_embedded_prefect() -> None:
+    try:
+        from prefect.server.api.server import SubprocessASGIServer
+    except ImportError:  # pragma: no cover - prefect is a dependency
+        return
+    for server in list(SubprocessASGIServer._instances.values()):
+        with contextlib.suppress(Exception):
+            server.stop()
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

@@ -39,6 +39,17 @@ from synthpipe.pipeline.steps.train import (
     load_model,
 )
 
+#: Temporary folders of the runs in progress in this process: a CLI stopped by a signal removes
+#: them again after the run has unwound, in case a worker thread wrote after the first removal.
+ACTIVE_WORKDIRS: set[str] = set()
+
+
+def discard_workdirs() -> None:
+    """Remove the temporary folders of every run still in progress in this process."""
+    for path in list(ACTIVE_WORKDIRS):
+        shutil.rmtree(path, ignore_errors=True)
+        ACTIVE_WORKDIRS.discard(path)
+
 
 class StepRunner(Protocol):
     """How the steps are executed: :class:`DirectRunner` here, Prefect tasks in orchestration."""
@@ -132,10 +143,12 @@ def run_pipeline(
     # folder, and both go when the run ends, however it ends: without the cache, the trained
     # model (which holds category values of the real table) is only copied into the run folder.
     workdir = tempfile.mkdtemp(prefix="synthpipe-run-")
+    ACTIVE_WORKDIRS.add(workdir)
     try:
         return _run(cfg, runner, out_dir, workdir, started, progress, approve)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        ACTIVE_WORKDIRS.discard(workdir)
         shutil.rmtree(staging_dir(out_dir), ignore_errors=True)
 
 

@@ -1,0 +1,78 @@
+"""Ctrl-C and SIGTERM during a run, as a user's shell or a scheduler sends them: the run stops
+with one line and exit 130 / 143, and leaves no temporary folder, no half-written run folder
+and no process (the embedded Prefect server included)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SAMPLE
+
+
+def _start(tmp_path: Path, out: Path) -> subprocess.Popen:
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp"), "PREFECT_HOME": str(tmp_path / "ph"),
+           "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "GX_ANALYTICS_ENABLED": "false"}
+    env.pop("PREFECT_API_URL", None)  # the embedded server, started by the run itself
+    (tmp_path / "tmp").mkdir()
+    return subprocess.Popen(
+        [sys.executable, "-m", "synthpipe.cli", "run", "--table", str(SAMPLE),
+         "--target", "is_fraud", "--epochs", "500", "--no-cache", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        start_new_session=True,  # its own process group: every process it starts is in it
+    )
+
+
+def _wait_until_training(proc: subprocess.Popen, tmp: Path, timeout: float = 240) -> None:
+    """Until the run's temporary folder exists and the embedded server has started."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        if list(tmp.glob("synthpipe-run-*")):
+            time.sleep(5)  # into the training step
+            return
+        time.sleep(0.5)
+    pytest.fail("the run never started")
+
+
+def _group_gone(pgid: int, timeout: float = 20) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+@pytest.mark.parametrize(("sig", "code", "word"), [
+    (signal.SIGTERM, 143, "terminated (SIGTERM)"),
+    (signal.SIGINT, 130, "interrupted (Ctrl-C)"),
+])
+def test_a_signal_stops_the_run_and_leaves_nothing_behind(tmp_path, sig, code, word):
+    out = tmp_path / "run"
+    proc = _start(tmp_path, out)
+    try:
+        _wait_until_training(proc, tmp_path / "tmp")
+        proc.send_signal(sig)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == code, stderr
+    assert "Traceback" not in stderr and "Traceback" not in stdout
+    assert [line for line in stderr.splitlines() if word in line] == [
+        f"{word}: the run stopped; nothing was published and its temporary files were removed"
+    ]
+    assert not out.exists() or not any(out.iterdir())
+    assert not [p.name for p in out.parent.iterdir() if p.name.startswith(".run.")]
+    assert list((tmp_path / "tmp").glob("synthpipe-*")) == []
+    assert _group_gone(proc.pid), "a process of the run (the Prefect server?) outlived it"

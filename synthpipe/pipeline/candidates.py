@@ -162,6 +162,7 @@ def try_candidates(
     contract: dict,
     progress: ProgressFn | None = None,
     workdir: str | None = None,
+    suite_name: str = "derived",
 ) -> list[Candidate]:
     """Train every candidate model and sample, complete, validate, evaluate and gate it.
 
@@ -181,6 +182,8 @@ def try_candidates(
         progress: Training and sampling progress; phases are prefixed with the model's name
             when there is more than one candidate.
         workdir: The run's temporary folder, where models go when the cache is off.
+        suite_name: Name of the derived suite (the table's and the run's, so suites of
+            several runs do not collide in one GX context).
 
     Returns:
         One candidate per model, in the plan's order.
@@ -206,7 +209,8 @@ def try_candidates(
         (syn, prot, ing.metadata, cfg.seed) for syn, _ in samples
     ])
     suites = runner.map("validate_synthetic", validate_synthetic, [
-        (train, pub, ing.metadata, cfg.target, p) for pub, p in zip(published, paths, strict=True)
+        (train, pub, ing.metadata, cfg.target, p, suite_name)
+        for pub, p in zip(published, paths, strict=True)
     ])
     evaluated = runner.map("evaluate", evaluate, [
         (train, holdout, syn[cols], pub, meta, cfg, prot.pii_values, p)

@@ -29,7 +29,12 @@ from synthpipe.pipeline.manifest import build_manifest
 from synthpipe.pipeline.plan import RunPlan, make_plan
 from synthpipe.pipeline.publish import RunResult, build_report, out_dir_for, publish
 from synthpipe.pipeline.steps.assess import column_profiles, downstream
-from synthpipe.pipeline.steps.input import check_input_paths, ingest, validate_input
+from synthpipe.pipeline.steps.input import (
+    check_input_paths,
+    ingest,
+    table_stem,
+    validate_input,
+)
 from synthpipe.pipeline.steps.protect import Protected, protect, split
 from synthpipe.pipeline.steps.sample import augment, sample_all_chunks, staging_dir
 from synthpipe.pipeline.steps.train import (
@@ -178,7 +183,8 @@ def _run(
 
     declared_rules(cfg.rules.declared, prot.df, list(plan.columns), cfg.target)
     candidates = try_candidates(
-        steps, cfg, plan, ing, prot, train, holdout, meta, contract, progress, workdir
+        steps, cfg, plan, ing, prot, train, holdout, meta, contract, progress, workdir,
+        f"{table_stem(ing.path)}-{out_dir.name}-derived",
     )
     return _finish(steps, runner, cfg, plan, candidates, ing, prot, train, holdout, meta,
                    out_dir, started, approve, auto)

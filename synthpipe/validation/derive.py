@@ -50,7 +50,8 @@ MIN_PAIR_ROWS = 10
 MIN_FORMAT_ROWS = 20
 
 
-def baseline_suite(df: pd.DataFrame, target: str | None) -> gx.ExpectationSuite:
+def baseline_suite(df: pd.DataFrame, target: str | None,
+                   name: str = "baseline") -> gx.ExpectationSuite:
     """The minimum contract for a table that has no suite of its own.
 
     The table must have rows, every column of ``df`` must be present, no column may be entirely
@@ -82,7 +83,7 @@ def baseline_suite(df: pd.DataFrame, target: str | None) -> gx.ExpectationSuite:
             "an entirely empty column carries no information; drop it",
             column=str(col), min_value=0.0, strict_min=True,
         ))
-    return new_suite("baseline", exps, {"kind": "baseline", "target": target})
+    return new_suite(name, exps, {"kind": "baseline", "target": target})
 
 
 def derive_suite(

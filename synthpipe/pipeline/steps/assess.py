@@ -13,7 +13,7 @@ from synthpipe.pipeline.steps.train import load_model
 
 def validate_synthetic(
     train: pd.DataFrame, published: pd.DataFrame, metadata: TableMetadata, target: str | None,
-    model_path: str | None = None,
+    model_path: str | None = None, suite_name: str = "derived",
 ) -> tuple[dict, dict]:
     """Derive a Great Expectations suite from the real training data; validate the output.
 
@@ -35,7 +35,8 @@ def validate_synthetic(
         generated = [c for c in train.columns if c not in model.columns_]
         rules = model.rules_.rules_
     suite = validation.derive_suite(train, metadata.subset(list(train.columns)), target,
-                                    min_label_count=min_count, generated=generated, rules=rules)
+                                    min_label_count=min_count, generated=generated, rules=rules,
+                                    name=suite_name)
     report = validation.validate(published, suite)
     return report.to_dict(), validation.suite_to_json(suite)
 

@@ -121,9 +121,19 @@ def validate_input(df: pd.DataFrame, cfg: RunConfig) -> dict:
         suite = validation.load_suite(suite_path)
         source = str(suite_path)
     else:
-        suite = validation.baseline_suite(df, cfg.target)
+        # Named after the table, so the suites of several tables do not collide in one GX
+        # context.
+        suite = validation.baseline_suite(df, cfg.target, name=f"{table_stem(cfg.table)}-baseline")
         source = "baseline"
     report = validation.check_input_contract(df, suite)
     out = report.to_dict()
     out["source"] = source
     return out
+
+
+def table_stem(table: Path | str) -> str:
+    """A table's name for suite names: its file or folder name without the extension."""
+    name = Path(table).name
+    for ext in (".gz", ".bz2", ".zip", ".xz"):
+        name = name.removesuffix(ext)
+    return Path(name).stem or "table"

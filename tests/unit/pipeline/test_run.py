@@ -172,3 +172,19 @@ def test_rare_labels_are_reported_and_never_published(tmp_path):
     synthetic = pd.read_parquet(result.synthetic_path)
     assert set(synthetic["branch"].dropna()) <= {"north", "south", "east"}
     assert RARE_PLACEHOLDER not in set(synthetic["branch"].dropna())
+
+
+def test_suites_are_named_after_the_table_and_the_run(tmp_path):
+    # Suites of several runs must not collide in one GX context.
+    import json
+
+    from synthpipe.config import SAMPLE_TABLE, load_config
+    from synthpipe.pipeline import run_pipeline
+
+    out = tmp_path / "nightly-7"
+    result = run_pipeline(load_config(None, table=SAMPLE_TABLE, target="is_fraud", epochs=1,
+                                      rows=300, out=out, cache=False))
+    metrics = json.loads(result.metrics_path.read_text())
+    assert metrics["synthetic_suite"]["suite_name"] == "claims-nightly-7-derived"
+    suite = json.loads((out / "expectations" / "synthetic_suite.json").read_text())
+    assert suite["name"] == "claims-nightly-7-derived"

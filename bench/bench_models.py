@@ -468,8 +468,11 @@ def _sdv_frame(out):
 
 
 def _fit_sdv(name: str, train, metadata):
-    from sdv.metadata import Metadata
-    from sdv.sampling import Condition
+    try:
+        from sdv.metadata import Metadata
+        from sdv.sampling import Condition
+    except ImportError:
+        sys.exit("the SDV peer needs the bench extra: pip install -e '.[bench]'")
     from sdv.single_table import (
         CTGANSynthesizer,
         GaussianCopulaSynthesizer,

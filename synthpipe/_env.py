@@ -48,10 +48,9 @@ def thread_wait_defaults() -> None:
 #: glibc malloc settings applied by :func:`malloc_defaults` (bytes). Blocks up to
 #: MALLOC_MMAP_THRESHOLD come from the heap, and up to MALLOC_TRIM_THRESHOLD of free memory at
 #: its top stays in the process. glibc's defaults return freed activation buffers (MBs each) to
-#: the kernel, so every new one is page-faulted back in: a TabDDPM sampling step on adult took
-#: 10-25 minor page faults per row, about 0.3 with these settings, and sampled 1.20x as many
-#: rows/s (TVAE 1.07x; medians of 3 alternating runs; peak RSS unchanged, about 520 MB).
-#: Larger blocks (a big table's tensors) are still mapped and unmapped on their own.
+#: the kernel, so every new one is page-faulted back in at every sampling step; keeping them
+#: makes sampling faster at the same peak memory (docs/cpu-efficiency.md). Larger blocks (a big
+#: table's tensors) are still mapped and unmapped on their own.
 MALLOC_MMAP_THRESHOLD = 32 * 2**20
 MALLOC_TRIM_THRESHOLD = 256 * 2**20
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameter numbers (malloc.h)

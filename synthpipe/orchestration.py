@@ -102,10 +102,9 @@ def _train_cache_key(context: Any, parameters: dict[str, Any]) -> str | None:
 
 #: Mapped steps whose every call already keeps all cores busy (torch training; evaluation's
 #: classifiers and attacks). On one machine they run in turn: side by side in threads of one
-#: process, ``--model auto``'s candidates trained 1.09x and were evaluated 1.48x slower
-#: (insurance_claims, tvae + tabddpm, medians of 3 runs). Sampling output parts still overlaps
-#: (its decoding and parquet writing are single-threaded): 18-21 s side by side against 23 s
-#: in turn for four 25,000-row parts.
+#: process, ``--model auto``'s candidates trained and were evaluated slower than one after the
+#: other (docs/cpu-efficiency.md). Sampling output parts still overlaps (its decoding and
+#: parquet writing are single-threaded, so two parts side by side finish sooner).
 ALL_CORES_STEPS = frozenset({"train", "evaluate"})
 
 
@@ -271,8 +270,9 @@ def local_cluster_kwargs(workers: int, cores: int | None = None) -> dict[str, An
     """Keyword arguments of the local Dask cluster: ``workers`` processes of one task each.
 
     Each worker's torch gets ``cores // workers`` threads (at least 1), set through the worker
-    processes' environment (libgomp reads it at load): with 2 trainings on 2 cores, each at 2
-    threads, a step took 1.2-2.7x longer than at 1 thread each (bench/bench_threads.py, "pair").
+    processes' environment (libgomp reads it at load): two trainings on 2 cores, each at 2
+    threads, step slower than at 1 thread each (bench/bench_threads.py "pair",
+    docs/cpu-efficiency.md).
     """
     cores = cores or os.cpu_count() or 1
     return {

@@ -62,9 +62,9 @@ MISSING = "\x00<missing>"
 # 45 columns give 990 pairs; beyond that a seeded random subset bounds the cost.
 MAX_PAIRS = 1_000
 # The correlation matrices published in metrics.json (and drawn as the report's heat map) keep
-# at most this many numeric columns: a matrix grows with the square of the columns (1,000
-# numeric columns wrote 64 MB of metrics and a 368 MB report), and a heat map of more is
-# unreadable. Beyond it the columns whose real and synthetic correlations differ most are kept.
+# at most this many numeric columns: a matrix grows with the square of the columns (a
+# thousand numeric columns wrote metrics and a report of hundreds of MB), and a heat map of
+# more is unreadable. Beyond it the columns whose real and synthetic correlations differ most are kept.
 MAX_MATRIX_COLUMNS = 40
 NUM_BINS = 10
 DETECTION_FOLDS = 5
@@ -276,8 +276,8 @@ def eval_threads() -> Iterator[int]:
     """Cap the OpenMP/BLAS threads of the evaluation models (``SYNTHPIPE_EVAL_THREADS``, 1).
 
     The gradient-boosting fits are small; on a machine whose cores are shared, OpenMP's
-    busy-waiting threads made one 5-fold detection run 10x slower with 2 threads than with 1
-    (measured: 69 s vs 6 s). Set the variable higher on a dedicated many-core machine.
+    busy-waiting threads made a detection run many times slower with 2 threads than with 1
+    (docs/cpu-efficiency.md). Set the variable higher on a dedicated many-core machine.
 
     Yields:
         The thread limit in force.

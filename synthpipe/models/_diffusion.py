@@ -163,9 +163,8 @@ class MLPDenoiser(nn.Module):
 
         Training draws ``t`` per row from ``T`` values, so a batch of 2,048 holds only about
         870 distinct ones (``T = 1000``): the small MLP runs on those and its rows are gathered
-        back. Same values per row; a training step on adult (2 CPU cores) went from 22.4 to
-        21.0 ms (medians of 7 alternating runs), as this 128-wide MLP is among the least
-        efficient matrix products of the step.
+        back. Same values per row, and a faster training step (docs/cpu-efficiency.md), as this
+        128-wide MLP is among the least efficient matrix products of the step.
         """
         if t.numel() <= 1:
             return self.time_mlp(timestep_embedding(t, self.time_dim))
@@ -197,10 +196,9 @@ class _PredictedKLTerms(torch.autograd.Function):
     With ``prior = a max(p, 1e-30) + (1 - a)/K`` and ``p`` the block softmax of the logits,
     the derivative in ``p`` is ``g = a (like / Z - q / prior)`` (zero where the floor holds)
     and the block softmax turns it into ``p (g - sum over the block of p g)``: five elementwise
-    passes and one block sum, where autograd replays the forward's two dozen ops backwards. On
-    adult (2,048 rows, 101 one-hot dims, 2 CPU cores) a TabDDPM training step went from 20.4
-    to 18.9 ms (medians of 7 alternating runs). The tests compare values and gradients with
-    the log-space KL.
+    passes and one block sum, where autograd replays the forward's two dozen ops backwards
+    (a faster TabDDPM training step: docs/cpu-efficiency.md). The tests compare values and
+    gradients with the log-space KL.
     """
 
     @staticmethod

@@ -27,8 +27,8 @@ def _activation(name: str) -> nn.Module:
     """The activation module; ReLU works in place.
 
     ReLU's gradient needs only its output, so overwriting the linear layer's output is safe
-    under autograd, and it spares a fresh activation-sized buffer per layer: at 4,096 rows x
-    256 that made a no-grad MLP forward (sampling) 10.4 -> 6.6 ms on 2 CPU cores; training is
+    under autograd, and it spares a fresh activation-sized buffer per layer, which makes the
+    no-grad forward of sampling markedly faster (docs/cpu-efficiency.md); training is
     unchanged. (SiLU and GELU need their input for the gradient, so they stay out of place.)
     """
     return nn.ReLU(inplace=True) if name == "relu" else _ACTIVATIONS[name]()
@@ -239,9 +239,8 @@ class DiscreteSpans(nn.Module):
 class _SpanCrossEntropy(torch.autograd.Function):
     """:meth:`DiscreteSpans.cross_entropy` with its gradient in closed form: the per-span
     softmax minus the one-hot target, one ``exp`` pass, where autograd would replay the
-    logsumexp's max, gather, exp, block sum and log backwards. A TVAE training step on adult
-    (1,024 rows, 2 CPU cores): 13.1 -> 12.8 ms (medians of 9 alternating runs, 6 of 9
-    faster)."""
+    logsumexp's max, gather, exp, block sum and log backwards (a slightly faster TVAE training
+    step: docs/cpu-efficiency.md)."""
 
     @staticmethod
     def forward(ctx, logits: torch.Tensor, onehot: torch.Tensor,

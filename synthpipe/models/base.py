@@ -436,7 +436,7 @@ class Synthesizer:
         batch = self.sample_batch_size()
         n_batches = max(1, math.ceil(n / batch))
         # Each batch goes straight into its rows of the result: no list of batches and no final
-        # concatenation, so the encoded rows are held once, not twice (1M adult rows: 0.4 GB).
+        # concatenation, so the encoded rows are held once, not twice.
         result = torch.empty(n, self.n_features_)
         with torch.no_grad():
             for b in range(n_batches):

@@ -494,14 +494,12 @@ class FlowMatching(Synthesizer):
     by argmax. Labels are dropped to a "null" class with probability ``p_uncond`` during
     training, which enables classifier-free guidance and :meth:`log_prob` without the label.
 
-    Defaults (measured on adult: 26k training rows, 107 encoded dims, 2 CPU cores): about
-    1,150 AdamW steps of 1,024 rows at a peak learning rate of 1e-2 (2e-3 clearly undertrained
-    the categorical spans, 2e-2 was worse) with a 3 x 512 residual MLP fit in about 50 s and
-    score as 4,600 steps of 256 rows with a 3 x 256 MLP did in the same time (column shapes
-    0.97, pair trends 0.95, detection AUC 0.74, train-synthetic-test-real AUC 0.90), at three
-    times the arithmetic rate: wide layers and large batches keep the CPU in matrix
-    multiplies instead of per-operation overhead. 16 Heun steps sample as well as 32; 8 steps
-    lose little.
+    Defaults (chosen on adult; docs/choosing-a-model.md and docs/cpu-efficiency.md): about
+    a thousand AdamW steps of 1,024 rows at a peak learning rate of 1e-2 (a tenth of it
+    undertrained the categorical spans, twice it was worse) with a 3 x 512 residual MLP, which
+    scores as well as four times the steps of a narrower network in the same time: wide layers
+    and large batches keep the CPU in matrix multiplies instead of per-operation overhead.
+    16 Heun steps sample as well as 32; 8 steps lose little.
 
     Args:
         epochs: Training epochs (None: :meth:`default_epochs`).
@@ -644,9 +642,8 @@ class FlowMatching(Synthesizer):
     def default_epochs(cls, n_rows: int) -> int:
         """Epochs for about ``1000 * max(1, (n_rows / 16384) ** (1/3))`` steps, in [10, 2000].
 
-        That is about 1,170 steps of 1,024 rows for adult (45 epochs, about 50 s on 2 CPU
-        cores), 1,000 steps of 512 rows for a 16k-row table and about 4,000 steps of 4,096 rows
-        (17 epochs) for 1M rows.
+        That is about 1,170 steps of 1,024 rows for adult (45 epochs), 1,000 steps of 512 rows
+        for a 16k-row table and about 4,000 steps of 4,096 rows (17 epochs) for 1M rows.
         """
         n_rows = max(1, int(n_rows))
         steps = _DEFAULT_STEPS * max(1.0, (n_rows / 16384) ** (1.0 / 3.0))
@@ -780,8 +777,8 @@ class FlowMatching(Synthesizer):
         """Rows per ODE solve: ``sampling_batch_size``, else 2,048 on CPU and 16,384 on CUDA.
 
         On CPU the activations of a 2,048-row batch (4 MB per 512-wide layer) stay in cache;
-        16,384-row batches spill to memory and ran at 40% of the matmul rate instead of 64%
-        (adult, 3x512 network, 2 cores).
+        16,384-row batches spill to memory and run at a clearly lower matmul rate
+        (docs/cpu-efficiency.md).
         """
         if self.sampling_batch_size is not None:
             return int(self.sampling_batch_size)

@@ -169,9 +169,8 @@ class TVAE(Synthesizer):
         """About 2,000 optimizer steps, within [10, 300] epochs.
 
         With the default batch sizes (``n / 32`` rounded to a power of two, 64..4096) that is
-        125 epochs at 1k rows, 63 epochs of 512 rows at 16k rows (about 1.4 GFLOP per training
-        step of 1,024 adult rows with the default widths: tens of seconds on 2 CPU cores) and
-        10 epochs (the floor) of 4,096 rows at 1M rows (minutes, not hours).
+        125 epochs at 1k rows, 63 epochs of 512 rows at 16k rows and 10 epochs (the floor) of
+        4,096 rows at 1M rows (minutes, not hours, on a CPU).
         """
         steps_per_epoch = max(1, math.ceil(n_rows / cls.default_batch_size(n_rows)))
         return int(min(300, max(10, math.ceil(2000 / steps_per_epoch))))

@@ -12,7 +12,7 @@ Two uses in the pipeline:
   table is validated against it. Every derived expectation carries ``meta["why"]``.
 
 Great Expectations runs in one ephemeral context per process (no files, no Data Docs, no
-progress bars). It is imported inside functions because its import alone takes ~4 s.
+progress bars). It is imported inside functions because importing it takes seconds.
 
 Modules: ``suites`` (bundled suites, load and save), ``derive`` (baseline and derived suites),
 ``runner`` (validate, the input contract), ``results`` (outcomes in words) and ``_common``

@@ -1,7 +1,7 @@
 """What every part of the validation package shares: Great Expectations itself, one ephemeral
 context per process, building expectations and suites, and the table check.
 
-Great Expectations is imported inside functions because its import alone takes ~4 s.
+Great Expectations is imported inside functions because importing it takes seconds.
 """
 
 from __future__ import annotations

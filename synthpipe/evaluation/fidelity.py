@@ -64,7 +64,8 @@ MAX_PAIRS = 1_000
 # The correlation matrices published in metrics.json (and drawn as the report's heat map) keep
 # at most this many numeric columns: a matrix grows with the square of the columns (a
 # thousand numeric columns wrote metrics and a report of hundreds of MB), and a heat map of
-# more is unreadable. Beyond it the columns whose real and synthetic correlations differ most are kept.
+# more is unreadable. Beyond it the columns whose real and synthetic correlations differ most
+# are kept.
 MAX_MATRIX_COLUMNS = 40
 NUM_BINS = 10
 DETECTION_FOLDS = 5

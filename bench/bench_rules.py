@@ -152,6 +152,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--time-budget", type=float, default=60.0, help="seconds per model")
     p.add_argument("--report", action="store_true", help="print the saved results")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the tables already in the result file (add or replace these)")
     args = p.parse_args()
     os.environ.setdefault("DO_NOT_TRACK", "1")
     if args.report:
@@ -164,6 +166,11 @@ def main() -> None:
         "seed": args.seed, "time_budget_seconds": args.time_budget,
         "detection_speed": detection_speed(), "tables": {},
     }
+    if args.keep and OUT.is_file():
+        # Add to the tables measured before (their commands are kept beside this one).
+        before = json.loads(OUT.read_text())
+        results["tables"] = before.get("tables", {})
+        results["earlier_commands"] = [*before.get("earlier_commands", []), before["command"]]
     print("detection:", results["detection_speed"]["seconds_median"], "s", flush=True)
     for name in args.tables:
         data = prepare(name, args.seed)

@@ -181,7 +181,7 @@ def main() -> None:
             "rows": len(data["train"]), "columns": data["train"].shape[1],
             "detect_seconds": round(time.perf_counter() - t0, 2),
             "rules": [{"rule": r.text(), "support": r.support} for r in data["rules"]],
-            "models": {},
+            "models": dict(results["tables"].get(name, {}).get("models", {})),
         }
         for model_name in args.models:
             entry["models"][model_name] = {

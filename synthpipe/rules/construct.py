@@ -134,11 +134,15 @@ class TableRules:
             out[col] = _cast(pd.Series(values, index=out.index), dtypes.get(col, "float64"))
             out = out.drop(columns=[name])
         derived = set(self.derived)
+        # Parts are scaled down for every total first, then every column is derived: a part
+        # shared by two totals (paid_principal in loan_amount and paid_total) may be lowered by
+        # the second, and the first total must be computed from its final value.
         for r in self.rules_:
             if isinstance(r, Sum):
                 for part, values in r.rescale(out).items():
                     out[part] = _cast(pd.Series(values, index=out.index),
                                       dtypes.get(part, "float64"))
+        for r in self.rules_:
             if r.column in derived and not isinstance(r, Order):
                 out[r.column] = _cast(r.derive(out), dtypes.get(r.column, "object"))
         for r in self.rules_:

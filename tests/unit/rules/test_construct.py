@@ -130,3 +130,19 @@ def test_flights_keep_their_clock_times_and_the_routes_their_distance(shared_dat
     assert [c["violations"] for c in checked] == [0] * len(checked), checked
     hhmm = out["dep_time"].dropna()
     assert ((hhmm % 100) < 60).all() and hhmm.between(0, 2400).all()
+
+
+def test_a_part_shared_by_two_totals_keeps_both_sums():
+    # loans: paid_principal is a part of loan_amount and of paid_total; scaling paid_total's
+    # parts down must not leave loan_amount computed from the old principal.
+    df = pd.DataFrame({"balance": [10.0, 20.0, 30.0] * 30, "principal": [5.0, 6.0, 7.0] * 30,
+                       "interest": [1.0, 2.0, 3.0] * 30})
+    df["amount"] = df["balance"] + df["principal"]
+    df["paid"] = df["principal"] + df["interest"]
+    rules = declared_rules(["amount = balance + principal", "paid = principal + interest"],
+                           df, list(df.columns))
+    kept = TableRules(rules, detect=False).fit(df, detect_metadata(df))
+    wild = pd.DataFrame({"balance": [10.0], "principal": [50.0], "interest": [40.0]})
+    out = kept.inverse_transform(wild, {c: "float64" for c in df}, list(df.columns))
+    assert out["paid"].iloc[0] <= 10.0
+    assert [c["violations"] for c in check_rules(rules, out)] == [0, 0]

@@ -245,14 +245,19 @@ def run(
                            help="Find and keep the rules the real rows follow [on].")
     ] = True,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Always train anew.")] = False,
+    approval: Annotated[
+        str | None, typer.Option(help="none | required: wait for `synthpipe approve|reject` "
+                                 "on the report before publishing [none].")
+    ] = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Synthesize a table: validate, protect PII, train, sample, evaluate, gate, publish.
 
-    Exit codes: 0 published, 3 quarantined (a blocking gate failed), 2 bad input or usage,
-    1 a bug. With --json, stdout is one object: the summary plus ``status`` and ``exit_code``.
+    Exit codes: 0 published, 3 quarantined (a blocking gate failed, or a steward rejected it),
+    2 bad input or usage, 1 a bug. With --json, stdout is one object: the summary plus
+    ``status`` and ``exit_code``.
     """
     _setup(debug, verbose)
     with _stdout_for_json(as_json):
@@ -278,6 +283,7 @@ def run(
                 runner=runner,
                 dask_address=dask_address,
                 cache=False if no_cache else None,
+                approval=approval,
             ),
         )
     code = 0 if summary["publishable"] else 3
@@ -741,6 +747,67 @@ def review(
         f"entry hash {entry['entry_hash']} (keep it: `--verify --expected-head` checks it)",
         highlight=False,
     )
+
+
+def _decide(run_dir: Path, decision: str, by: str, comment: str, wait: float,
+            as_json: bool, debug: bool) -> None:
+    """``synthpipe approve|reject``: decide a run that awaits a steward."""
+    _setup(debug, False)
+    if not by.strip():
+        raise _usage_error("--by NAME is required to record a decision", as_json)
+    with _stdout_for_json(as_json):
+        try:
+            from synthpipe.orchestration import send_decision
+
+            result = send_decision(run_dir, decision, by, comment, wait=wait)
+        except SynthpipeError as exc:
+            raise _fail(exc, as_json) from None
+    entry = result.get("entry") or {}
+    code = 0 if result["verdict"] in ("published", "secure_zone_only") else 3
+    if as_json:
+        _emit_json({"status": result["verdict"], **result, "exit_code": code})
+    else:
+        where = ("the paused flow run resumed and finalized the folder"
+                 if result["how"] == "resumed" else "the folder was finalized here")
+        out_console.print(
+            f"{decision}d by {entry.get('by')}: run {result['verdict']} ({where})\n"
+            f"review #{entry.get('seq')} entry hash {entry.get('entry_hash')} (keep it: "
+            f"`synthpipe review {run_dir} --verify --expected-head HASH` checks it)",
+            highlight=False, soft_wrap=True,
+        )
+    if code:
+        raise typer.Exit(code)
+
+
+_DecisionRun = Annotated[Path, typer.Argument(help="A run folder awaiting approval.")]
+_DecisionBy = Annotated[str, typer.Option("--by", help="The steward's name.")]
+_DecisionComment = Annotated[str, typer.Option(help="Why (ticket, what was checked).")]
+_DecisionWait = Annotated[
+    float, typer.Option(help="Seconds to wait for the resumed flow to finalize the folder.")
+]
+
+
+@app.command()
+def approve(run_dir: _DecisionRun, by: _DecisionBy, comment: _DecisionComment = "",
+            wait: _DecisionWait = 120.0, as_json: JsonOpt = False,
+            debug: DebugOpt = False) -> None:
+    """Approve a run that awaits a steward (`approval: required`), after reading its report.
+
+    Resumes the paused flow run (or, when none is paused, finalizes here): the table moves from
+    pending/ to the top level, the decision is written to review_log.jsonl bound to the report
+    and manifest you read, and manifest.json says published. Exit 0 published, 2 refused (not
+    awaiting, changed outputs), 1 a bug.
+    """
+    _decide(run_dir, "approve", by, comment, wait, as_json, debug)
+
+
+@app.command()
+def reject(run_dir: _DecisionRun, by: _DecisionBy, comment: _DecisionComment = "",
+           wait: _DecisionWait = 120.0, as_json: JsonOpt = False,
+           debug: DebugOpt = False) -> None:
+    """Reject a run that awaits a steward: its table is quarantined (exit 3), the decision
+    recorded in review_log.jsonl bound to the report you read."""
+    _decide(run_dir, "reject", by, comment, wait, as_json, debug)
 
 
 @app.command()

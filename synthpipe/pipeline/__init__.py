@@ -4,7 +4,7 @@ Data flow::
 
     ingest -> validate_input -> protect -> split -> [plan] -> per candidate: train -> sample
       -> finish_output -> validate_synthetic -> evaluate -> gate -> [select] -> augment
-      -> downstream -> sample_chunks -> [approval] -> [manifest] -> publish
+      -> downstream -> sample_chunks -> [manifest] -> publish -> [approval: finalize]
 
 Modules:
 
@@ -16,6 +16,7 @@ Modules:
 - :mod:`~synthpipe.pipeline.candidates`: train and judge each candidate model, pick one.
 - :mod:`~synthpipe.pipeline.manifest`: manifest.json.
 - :mod:`~synthpipe.pipeline.publish`: the run folder, written atomically.
+- :mod:`~synthpipe.pipeline.approval`: a steward's decision on a run that awaits one.
 """
 
 from synthpipe.pipeline.candidates import (

@@ -58,7 +58,6 @@ def build_manifest(
     model: Any,
     output: pd.DataFrame | Any,
     verdict: dict,
-    approval: dict | None,
     timings: dict[str, float],
     started: datetime,
     rebalance_auto: dict | None = None,
@@ -77,7 +76,6 @@ def build_manifest(
         model: Its loaded synthesizer (parameters and device).
         output: The table published, or the folder of parts of a chunked output.
         verdict: The final gate verdict.
-        approval: The steward's decision, or None when none was asked for.
         timings: Seconds per step so far.
         started: When the run started (UTC).
         rebalance_auto: What ``--rebalance auto`` tried and chose, or None.
@@ -145,7 +143,8 @@ def build_manifest(
             "publishable": verdict["publishable"],
             "failed": verdict.get("failed", []),
         },
-        "approval": approval,
+        # Publishing marks a run that waits for a steward; finalizing records the decision.
+        "approval": None,
     }
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 from synthpipe.config import RunConfig
 from synthpipe.errors import ConfigError, InputError
 from synthpipe.io import atomic_path, sha256_file, write_json, write_table, write_text
+from synthpipe.report.integrity import AWAITING, PENDING
 
 
 @dataclass
@@ -30,8 +31,10 @@ class RunResult:
         metrics_path: metrics.json.
         report_path: report.html, when built.
         metrics: The metrics dict (with the gate verdict under "gates").
-        verdict: ``published``, ``quarantined``, or ``secure_zone_only`` (augment mode passed
-            its gates, but its table holds real training rows: never published).
+        verdict: ``published``, ``quarantined``, ``secure_zone_only`` (augment mode passed
+            its gates, but its table holds real training rows: never published), or
+            ``awaiting_approval`` (gates passed, the table waits under ``pending/`` for a
+            steward: :mod:`synthpipe.pipeline.approval`).
     """
 
     out_dir: Path
@@ -145,12 +148,15 @@ def publish(
     verdict: dict,
     report_builder: Callable[[Path], Any] | None = None,
     pii_values: dict[str, pd.Series] | None = None,
+    pending: bool = False,
 ) -> RunResult:
     """Write the run folder atomically: everything goes to a temp folder renamed at the end.
 
     A publishable run writes ``synthetic.parquet`` at the top (``augmented.parquet`` in augment
     mode: real training rows plus synthetic minority rows, for use inside the secure zone only,
-    and never called published); a run that failed a blocking gate
+    and never called published); with ``pending`` (``approval: required``) it writes it under
+    ``pending/`` instead, with the verdict ``awaiting_approval``, for a steward to decide on the
+    report (:mod:`synthpipe.pipeline.approval`); a run that failed a blocking gate
     writes it under ``quarantine/`` beside ``REASONS.txt``, and nothing at the top level that a
     consumer could pick up by mistake. A large output arrives as a folder of parquet parts and
     is published as the dataset ``synthetic/`` (or ``quarantine/synthetic/``).
@@ -179,6 +185,7 @@ def publish(
         report_builder: Writes report.html and report.json into a folder.
         pii_values: The real direct-identifier values of the input searched in the files
             (:attr:`synthpipe.pipeline.steps.protect.Protected.pii_values`).
+        pending: Hold a publishable table for a steward's decision.
     """
     from synthpipe.evaluation.gates import with_check
     from synthpipe.pipeline.scan import output_values, outputs_leak_check, scan_folder
@@ -192,6 +199,9 @@ def publish(
     name = "synthetic" if isinstance(published, Path) else (
         "augmented.parquet" if augment else "synthetic.parquet")
     rel_synth = Path(name) if publishable else Path("quarantine") / name
+    if publishable and pending:
+        rel_synth = Path(PENDING) / name
+        manifest = {**manifest, "approval": {"required": True, "decision": None}}
     withheld: list[str] = []
     with atomic_path(out_dir) as tmp:
         tmp.mkdir(parents=True)
@@ -225,14 +235,24 @@ def publish(
         metrics_path=out_dir / "metrics.json",
         report_path=report if report.exists() else None,
         metrics={**metrics, "withheld": withheld} if withheld else metrics,
-        verdict=run_verdict_word(publishable, augment),
+        verdict=run_verdict_word(publishable, augment, awaiting(manifest)),
     )
 
 
-def run_verdict_word(publishable: bool, augment: bool) -> str:
-    """The run's verdict as recorded: an augmented table is never "published"."""
+def awaiting(manifest: dict) -> bool:
+    """Whether a manifest's run requires a steward's decision that was not taken yet."""
+    approval = manifest.get("approval")
+    return isinstance(approval, dict) and approval.get("required") is True and (
+        approval.get("decision") is None)
+
+
+def run_verdict_word(publishable: bool, augment: bool, pending: bool = False) -> str:
+    """The run's verdict as recorded: an augmented table is never "published"; a table that
+    waits for a steward is ``awaiting_approval``."""
     if not publishable:
         return "quarantined"
+    if pending:
+        return AWAITING
     return "secure_zone_only" if augment else "published"
 
 
@@ -255,7 +275,7 @@ def _write_manifest(folder: Path, manifest: dict, verdict: dict,
         "gates": {"publishable": bool(verdict["publishable"]),
                   "failed": verdict.get("failed", [])},
         "verdict": run_verdict_word(bool(verdict["publishable"]),
-                                    manifest.get("output_mode") == "augment"),
+                                    manifest.get("output_mode") == "augment", awaiting(manifest)),
         "outputs": _hash_outputs(folder, skip=("manifest.json", "report.html", "report.json")),
     }
     if withheld:
@@ -268,7 +288,7 @@ def _write_reasons(folder: Path, verdict: dict, withheld: dict[str, list[str]] |
     reasons = "\n".join(
         f"- {c['name']}: {c['message']}"
         for c in verdict["checks"]
-        if not c["passed"] and c["severity"] == "block"
+        if c["passed"] is False and c["severity"] == "block"  # None: skipped, not a reason
     )
     text = "This dataset failed a blocking gate and must not be published.\n" + reasons + "\n"
     for file, columns in (withheld or {}).items():

@@ -19,6 +19,7 @@ import pandas as pd
 
 from synthpipe.config import RunConfig
 from synthpipe.metadata import TableMetadata
+from synthpipe.pipeline.approval import approval_request, finalize
 from synthpipe.pipeline.candidates import (
     Candidate,
     candidates_summary,
@@ -43,6 +44,7 @@ from synthpipe.pipeline.steps.train import (
     check_models,
     load_model,
 )
+from synthpipe.report.integrity import AWAITING
 
 #: Temporary folders of the runs in progress in this process: a CLI stopped by a signal removes
 #: them again after the run has unwound, in case a worker thread wrote after the first removal.
@@ -131,8 +133,12 @@ def run_pipeline(
         cfg: The run configuration.
         progress: Callback for training and sampling progress ``(phase, step, total, info)``.
         runner: How each step is executed (default: directly, in order).
-        approve: Called before publishing with ``{"publishable", "failed"}``; returns the
-            steward's decision ``{"decision": "approved"|"rejected", "by", "comment", "at"}``.
+        approve: With ``approval: required``: called once the run folder is written as
+            awaiting approval (its report built, its table under ``pending/``), with the
+            request of :func:`synthpipe.pipeline.approval.approval_request`; returns the
+            steward's decision ``{"decision": "approve"|"reject", "by", "comment"}`` (and
+            ``report_sha256``, the report as read), which finalizes the folder. Without it
+            the run ends awaiting approval, for ``synthpipe approve|reject`` to decide.
             A rejection quarantines the dataset (gate ``steward_approval``).
 
     Returns:
@@ -212,7 +218,8 @@ def _finish(steps: _TimedRunner, runner: StepRunner, cfg: RunConfig, plan: RunPl
             holdout: pd.DataFrame, meta: TableMetadata, out_dir: Any, started: datetime,
             approve: Callable[[dict], dict] | None, auto: dict | None = None) -> RunResult:
     """Choose, assess, gate and publish the best candidate (the rest of :func:`run_pipeline`)."""
-    from synthpipe.evaluation.gates import approval_check, chunk_leak_check, with_check
+    from synthpipe.config import Approval
+    from synthpipe.evaluation.gates import chunk_leak_check, with_check
 
     best = candidates[select_candidate(candidates)]
     output, assessed = _assess_best(
@@ -227,24 +234,23 @@ def _finish(steps: _TimedRunner, runner: StepRunner, cfg: RunConfig, plan: RunPl
             runner, best, list(plan.chunks), cfg, prot, ing.metadata, out_dir,
         )
         verdict = with_check(verdict, chunk_leak_check(assessed["chunks"], cfg.gates))
-    approval = None
-    if approve is not None:
-        approval = approve(
-            {"publishable": verdict["publishable"], "failed": verdict.get("failed", [])}
-        )
-        verdict = with_check(verdict, approval_check(approval))
     metrics = {**best.metrics, "gates": verdict, **assessed}
     if auto is not None:
         metrics["rebalance_auto"] = auto
     manifest = build_manifest(
         cfg=cfg, plan=plan, ing=ing, prot=prot, train_rows=len(train), holdout_rows=len(holdout),
         best=best, model=load_model(best.model_path), output=output, verdict=verdict,
-        approval=approval, timings=steps.timings, started=started, rebalance_auto=auto,
+        timings=steps.timings, started=started, rebalance_auto=auto,
     )
-    return steps.run(
+    result = steps.run(
         "publish", publish, out_dir, output, manifest, metrics, best.suite_json, best.model_path,
-        verdict, build_report, prot.pii_values,
+        verdict, build_report, prot.pii_values, cfg.approval == Approval.REQUIRED,
     )
+    if result.verdict != AWAITING or approve is None:
+        return result
+    decision = approve(approval_request(result))
+    return steps.run("finalize", finalize, out_dir, decision["decision"], decision["by"],
+                     decision.get("comment", ""), decision.get("report_sha256"))
 
 
 def _assess_best(

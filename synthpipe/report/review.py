@@ -20,6 +20,13 @@ folder are the ones the manifest it signed describes.
 Approving a run that is quarantined (or has no recorded verdict) is refused unless
 ``force=True``; a forced approval records an ``override`` sentence in its entry.
 
+A run *awaiting approval* (``approval: required``) is decided with ``synthpipe approve`` or
+``reject`` (:mod:`synthpipe.pipeline.approval`), which records the entry here and then
+finalizes the folder: the signed manifest and report are kept under ``review/<seq>/`` and the
+new manifest names the entry. :func:`verify_reviews` accepts that entry's signature for the
+kept files, and checks that the final folder is the signed one moved as decided
+(:func:`synthpipe.report.integrity.finalization_problems`).
+
 Limits a reviewer should know:
 
 - The report hash in an entry is of the report *before* that entry: a report cannot contain
@@ -46,7 +53,14 @@ from typing import Any
 
 from synthpipe.errors import InputError
 from synthpipe.io import atomic_path
-from synthpipe.report.integrity import MANIFEST, output_problems, run_verdict
+from synthpipe.report.integrity import (
+    AWAITING,
+    MANIFEST,
+    finalization_problems,
+    output_problems,
+    read_manifest,
+    run_verdict,
+)
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +278,7 @@ def _approval_override(run_dir: Path, force: bool) -> str | None:
             "restore it or re-run the job",
         )
     verdict, failed = run_verdict(run_dir)
-    if verdict in ("published", "secure_zone_only"):
+    if verdict in ("published", "secure_zone_only", AWAITING):
         return None
     what = ("the run is quarantined" + (f" (blocked by: {', '.join(failed)})" if failed else "")
             if verdict == "quarantined" else "the run has no recorded gate verdict")
@@ -279,7 +293,8 @@ def _approval_override(run_dir: Path, force: bool) -> str | None:
 
 
 def record_review(
-    run_dir: str | Path, decision: str, by: str, comment: str = "", force: bool = False
+    run_dir: str | Path, decision: str, by: str, comment: str = "", force: bool = False,
+    finalizing: bool = False,
 ) -> dict:
     """Append a reviewer's decision to the run's hash-chained review log.
 
@@ -299,6 +314,8 @@ def record_review(
         by: Reviewer's name or id (required).
         comment: Free text (the reason, the ticket number...).
         force: Allow approving a quarantined run (or one with no recorded verdict).
+        finalizing: The caller is :func:`synthpipe.pipeline.approval.finalize`, deciding a run
+            that awaits approval (anyone else is sent there).
 
     Returns:
         The entry as written (with ``seq``, ``entry_hash`` and ``prev_hash``).
@@ -311,6 +328,12 @@ def record_review(
     """
     run_dir = Path(run_dir)
     _check_request(run_dir, decision, by, comment)
+    if run_verdict(run_dir)[0] == AWAITING and not finalizing:
+        raise InputError(
+            f"{run_dir} awaits a steward's decision before it is published",
+            hint=f"decide it with `synthpipe {decision} {run_dir} --by NAME --comment TEXT` "
+            "(that resumes the paused flow and moves the table as decided)",
+        )
     report_sha = _current_report_sha(run_dir)
     override = _approval_override(run_dir, force) if decision == "approve" else None
     verdict, _ = run_verdict(run_dir)
@@ -373,23 +396,51 @@ def _reported_reviews(run_dir: Path) -> int:
         return 0
 
 
+def _finalizing_entry(run_dir: Path, entries: list[dict[str, Any]]
+                     ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The current manifest's ``approval`` block when it records a decision that finalized the
+    run, and the log entry it names (None when the log does not hold it)."""
+    manifest, _ = read_manifest(run_dir)
+    approval = (manifest or {}).get("approval")
+    if not isinstance(approval, dict) or not approval.get("review_entry"):
+        return None, None
+    entry = next((e for e in entries if e.get("entry_hash") == approval["review_entry"]), None)
+    return approval, entry
+
+
 def _binding_problems(run_dir: Path, entries: list[dict[str, Any]]) -> list[str]:
-    """The latest review signed the report in the folder; every review signed its manifest."""
+    """The latest review signed the report in the folder; every review signed its manifest.
+
+    The entry that decided an awaiting run signed the files kept under ``review/<seq>/``; the
+    manifest and report written when the decision finalized the folder are checked against
+    those (the report by the SHA-256 the final manifest records)."""
     problems = []
+    approval, decider = _finalizing_entry(run_dir, entries)
+    if approval is not None:
+        manifest, _ = read_manifest(run_dir)
+        problems += finalization_problems(run_dir, manifest or {}, decider)
     last = entries[-1]
     report = run_dir / "report.html"
     if not report.is_file():
         problems.append("report.html is missing: the reviewed report cannot be checked")
-    elif _sha256(report) != last.get("report_sha256"):
+    elif _sha256(report) != last.get("report_sha256") and not (
+            decider is last and _sha256(report) == approval.get("report_sha256")
+            and _kept_sha(run_dir, approval.get("reviewed_report")) == last.get("report_sha256")):
         problems.append(f"report changed after review: report.html does not match the "
                         f"report_sha256 signed by the {_name(last)}")
     manifest = run_dir / MANIFEST
     current = _sha256(manifest) if manifest.is_file() else None
-    unsigned = [e for e in entries if e.get("manifest_sha256") != current]
+    unsigned = [e for e in entries if e.get("manifest_sha256") != current and e is not decider]
     if unsigned:
         problems.append(f"manifest changed after review: manifest.json does not match the "
                         f"manifest_sha256 signed by the {', '.join(_name(e) for e in unsigned)}")
     return problems
+
+
+def _kept_sha(run_dir: Path, rel: Any) -> str | None:
+    """SHA-256 of a file kept under ``review/`` (None when it is not there)."""
+    path = run_dir / str(rel or "")
+    return _sha256(path) if rel and path.is_file() else None
 
 
 def verify_reviews(run_dir: str | Path, expected_head: str | None = None) -> VerifyResult:
@@ -426,6 +477,11 @@ def verify_reviews(run_dir: str | Path, expected_head: str | None = None) -> Ver
         notes += [f"{_name(e)}: {e['override']}" for e in entries
                   if e.get("decision") == "approve" and isinstance(e.get("override"), str)]
     else:
+        approval, _ = _finalizing_entry(run_dir, entries)
+        if approval is not None:
+            problems.append(f"{REVIEW_LOG} is missing or empty, but manifest.json records the "
+                            f"steward's decision ({approval.get('decision')} by "
+                            f"{approval.get('by')}): the review log was deleted")
         listed = _reported_reviews(run_dir)
         if listed:
             problems.append(f"{REVIEW_LOG} is missing or empty, but report.json lists {listed} "

@@ -215,10 +215,14 @@ def test_chunked_sampling_writes_an_exact_partitioned_dataset(table, tmp_path):
 
 
 @pytest.mark.parametrize("approve", [True, False])
-def test_steward_approval_pauses_and_is_recorded(prefect_harness, table, tmp_path, approve):
-    from prefect.flow_runs import resume_flow_run
+def test_steward_decides_a_paused_run_on_its_report(prefect_harness, table, tmp_path, approve):
+    """The flow pauses once the report exists; the steward's decision from the shell
+    (``send_decision``, what ``synthpipe approve|reject`` calls) resumes it; the folder is
+    finalized by the flow and its review log verifies."""
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-    from synthpipe.orchestration import synthesize_table
+    from synthpipe.orchestration import send_decision, synthesize_table
+    from synthpipe.report.review import verify_reviews
 
     out = tmp_path / "run"
     box = {}
@@ -231,19 +235,32 @@ def test_steward_approval_pauses_and_is_recorded(prefect_harness, table, tmp_pat
     thread = threading.Thread(target=run)
     thread.start()
     flow_run_id = _wait_for_paused_run()
-    resume_flow_run(
-        flow_run_id,
-        run_input={"approve": approve, "reviewer": "dana", "comment": "checked the report"},
-    )
+    # the evidence exists before the pause: the report, and the table held back
+    pending = json.loads((out / "manifest.json").read_text())
+    assert pending["verdict"] == "awaiting_approval"
+    assert pending["prefect"]["flow_run_id"] == str(flow_run_id)
+    assert (out / "report.html").is_file() and (out / "pending" / "synthetic.parquet").is_file()
+    artifacts = _read(lambda c: c.read_artifacts(
+        artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+    ))
+    [link] = [a for a in artifacts if a.key == "synthpipe-report"]  # a markdown link
+    assert (out / "report.html").resolve().as_uri() in str(link.data)
+
+    decided = send_decision(out, "approve" if approve else "reject", "dana",
+                            "checked the report", wait=240)
     thread.join(timeout=300)
+    assert decided["how"] == "resumed" and decided["entry"]["by"] == "dana"
     # A rejection quarantines the dataset: the run ends Failed("Quarantined").
     assert box["state"].is_completed() == approve
     assert box["state"].name == ("Completed" if approve else "Quarantined")
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["approval"]["by"] == "dana"
     assert manifest["approval"]["decision"] == ("approved" if approve else "rejected")
+    assert manifest["approval"]["review_entry"] == decided["entry"]["entry_hash"]
     assert (out / "synthetic.parquet").exists() == approve
     assert (out / "quarantine" / "synthetic.parquet").exists() != approve
+    check = verify_reviews(out)
+    assert check.ok and check.entries == 1, check.problems
 
 
 def _read(call):

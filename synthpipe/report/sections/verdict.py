@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from synthpipe.evaluation.gates import approval_check, with_check
 from synthpipe.report.data import get
+from synthpipe.report.integrity import AWAITING
 
 
 def verdict_section(manifest: dict, metrics: dict, reasons: str | None) -> dict[str, Any]:
@@ -13,8 +15,14 @@ def verdict_section(manifest: dict, metrics: dict, reasons: str | None) -> dict[
     gates = get(metrics, "gates", default={})
     gates = gates if isinstance(gates, Mapping) else {}
     m_verdict = manifest.get("verdict")
+    # A steward's decision is a blocking check of its own; metrics.json holds the gates as the
+    # evaluation computed them, the manifest the decision taken on them.
+    approval = manifest.get("approval") if isinstance(manifest.get("approval"), Mapping) else {}
+    if approval.get("decision") in ("approved", "rejected"):
+        gates = with_check(dict(gates) if "publishable" in gates else {"publishable": None},
+                           approval_check(dict(approval)))
     votes = []
-    if m_verdict in ("published", "secure_zone_only", "quarantined"):
+    if m_verdict in ("published", "secure_zone_only", "quarantined", AWAITING):
         votes.append(m_verdict != "quarantined")
     for src in (get(manifest, "gates", "publishable"), gates.get("publishable")):
         if isinstance(src, bool):
@@ -54,8 +62,15 @@ def verdict_section(manifest: dict, metrics: dict, reasons: str | None) -> dict[
             failed.append(c["name"])
     label = {True: "PUBLISHABLE", False: "QUARANTINED", None: "NO VERDICT RECORDED"}[publishable]
     secure_zone = manifest.get("output_mode") == "augment"
+    awaiting = bool(publishable and m_verdict == AWAITING)
     if publishable is None:
         summary = "No gate verdict was recorded for this run: treat it as not publishable."
+    elif awaiting:
+        label = "AWAITING APPROVAL"
+        summary = ("Every blocking gate passed; the table waits under pending/ for a data "
+                   "steward's decision on this report: `synthpipe approve RUN_DIR --by NAME "
+                   "--comment TEXT` publishes it, `synthpipe reject ...` quarantines it. Until "
+                   "then it must not be used.")
     elif publishable and secure_zone:
         label = "SECURE ZONE ONLY"
         summary = ("Every blocking gate passed, but augmented.parquet holds the real training "
@@ -72,6 +87,7 @@ def verdict_section(manifest: dict, metrics: dict, reasons: str | None) -> dict[
     return {
         "publishable": publishable,
         "secure_zone_only": bool(publishable and secure_zone),
+        "awaiting_approval": awaiting,
         "label": label,
         "summary": summary,
         "failed": failed,

@@ -26,7 +26,7 @@ class StubModel:
 STARTED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
-def _manifest(cfg=None, output=None, model=None, approval=None, **plan_fields) -> dict:
+def _manifest(cfg=None, output=None, model=None, **plan_fields) -> dict:
     cfg = cfg or load_config(None, table=SAMPLE_TABLE, target="fraud", model_name="auto",
                              models=["tvae", "flow"])
     df = pd.DataFrame({"claim_id": [1, 2, 3], "name": list("abc"), "amount": [1.0, 2.0, 3.0],
@@ -52,7 +52,7 @@ def _manifest(cfg=None, output=None, model=None, approval=None, **plan_fields) -
         cfg=cfg, plan=plan, ing=ing, prot=prot, train_rows=2, holdout_rows=1, best=best,
         model=model or StubModel(), output=published if output is None else output,
         verdict={"publishable": False, "failed": ["mia_auc"], "checks": []},
-        approval=approval, timings={"ingest": 0.5}, started=STARTED,
+        timings={"ingest": 0.5}, started=STARTED,
     )
 
 
@@ -93,12 +93,12 @@ def test_a_model_without_a_device_reports_the_configured_one():
 
 
 def test_the_manifest_records_config_versions_verdict_and_times():
-    m = _manifest(approval={"decision": "rejected", "by": "dana"})
+    m = _manifest()
     assert m["config"]["target"] == "fraud" and m["seed"] == m["config"]["seed"]
     assert set(RECORDED_PACKAGES) | {"python"} == set(m["versions"])
     assert m["synthpipe_version"] == m["versions"]["synthpipe"]
     assert m["gates"] == {"publishable": False, "failed": ["mia_auc"]}
-    assert m["approval"] == {"decision": "rejected", "by": "dana"}
+    assert m["approval"] is None  # publish marks an awaiting run, finalize the decision
     assert m["timings_seconds"] == {"ingest": 0.5}
     assert m["created_at"] == STARTED.isoformat()
     assert datetime.fromisoformat(m["finished_at"]) > STARTED

@@ -21,6 +21,8 @@ from torch import nn
 from synthpipe.errors import ModelError
 
 _ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU, "gelu": nn.GELU, "leaky_relu": nn.LeakyReLU}
+#: The activation names a model's ``activation`` parameter accepts.
+ACTIVATIONS = tuple(_ACTIVATIONS)
 
 
 def _activation(name: str) -> nn.Module:

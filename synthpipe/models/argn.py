@@ -44,8 +44,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from synthpipe.errors import ModelError
 from synthpipe.models.base import Synthesizer
+from synthpipe.models.params import COUNT, POSITIVE, Interval, Widths
 
 #: Outer bin edges sit at these quantiles of the training values (no extreme is copied out).
 _TAIL = 0.001
@@ -218,6 +218,12 @@ class AutoregressiveSynthesizer(Synthesizer):
     description = ("Autoregressive per-column network (each column from the ones before it): "
                    "exact categorical dependencies, native class conditioning")
     supports_conditions = True
+    _parameter_constraints = {
+        "embedding_dim": [COUNT],
+        "hidden_dims": [Widths()],
+        "bins": [Interval(int, 2, None), None],
+        "temperature": [POSITIVE],
+    }
 
     def __init__(self, *, embedding_dim: int = 16, hidden_dims: Sequence[int] = (512, 512),
                  bins: int | None = None, temperature: float = 1.0, lr: float = 2e-3,
@@ -322,12 +328,6 @@ class AutoregressiveSynthesizer(Synthesizer):
             self._build_net()
 
     def _build_net(self) -> None:
-        if not 0.0 <= float(self.class_balance) <= 1.0:
-            raise ModelError(f"argn parameter class_balance={self.class_balance!r} is invalid",
-                             hint="use a number in [0, 1]")
-        if not float(self.temperature) > 0:
-            raise ModelError(f"argn parameter temperature={self.temperature!r} is invalid",
-                             hint="use a positive number (1: the learned distribution)")
         sizes = [s["size"] for s in self.token_spans_]
         hidden = [max(int(h), len(sizes)) for h in self.hidden_dims]
         continuous = [s["kind"] == "continuous" for s in self.token_spans_]
@@ -344,10 +344,7 @@ class AutoregressiveSynthesizer(Synthesizer):
         def loss_fn(net: nn.Module, rb: torch.Tensor, cb: torch.Tensor | None) -> torch.Tensor:
             return net.loss(rb[:, :k].long(), rb[:, k:], cb).mean()
 
-        self._train(self.net_, loss_fn, rows, cond, lr=float(self.lr),
-                    weight_decay=float(self.weight_decay), ema_decay=self.ema_decay,
-                    val_fraction=float(self.val_fraction), patience=self.patience,
-                    class_balance=float(self.class_balance))
+        self._train(self.net_, loss_fn, rows, cond)
 
     def _sample(self, n: int, cond: torch.Tensor | None,
                 generator: torch.Generator) -> torch.Tensor:

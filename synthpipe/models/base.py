@@ -19,6 +19,7 @@ Attributes set by ``fit`` (scikit-learn style, trailing underscore): ``transform
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import logging
@@ -38,6 +39,14 @@ import torch
 from synthpipe.constraints import OrderConstraints
 from synthpipe.errors import ModelError
 from synthpipe.metadata import TableMetadata
+from synthpipe.models.params import (
+    COUNT,
+    ENCODING,
+    TRAINING,
+    Interval,
+    check_params,
+    constraints_of,
+)
 from synthpipe.rules import TableRules
 from synthpipe.training import (
     TrainConfig,
@@ -68,6 +77,13 @@ CONVERGE_FACTOR = 5
 CONVERGE_MIN_ROWS = 5_000
 
 
+#: TrainConfig fields a model may set through parameters of the same name (the budget,
+#: ``epochs``, ``batch_size`` and ``time_budget``, is resolved by ``fit``).
+_LOOP_FIELDS = tuple(
+    f.name for f in dataclasses.fields(TrainConfig)
+    if f.name not in ("epochs", "batch_size", "time_budget")
+)
+
 #: Model name -> class, filled as the model classes are defined (see Synthesizer.load).
 _SAVED_KINDS: dict[str, type[Synthesizer]] = {}
 
@@ -94,6 +110,16 @@ class Synthesizer:
     _transformer_param_names: ClassVar[tuple[str, ...]] = (
         "numerical", "max_categories", "rare_min_count",
     )
+    #: What each constructor parameter accepts (:mod:`synthpipe.models.params`); a model's
+    #: table adds to its bases'. Checked by :meth:`validate_params` when ``fit`` starts.
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "epochs": [COUNT, None],
+        "batch_size": [COUNT, None],
+        "device": [str],
+        "seed": [Interval(int, None, None)],
+        **TRAINING,
+        **ENCODING,
+    }
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # Saved models name their class; load() finds it here, so the base class never
@@ -128,6 +154,15 @@ class Synthesizer:
             if klass is Synthesizer:
                 break
         return names
+
+    def validate_params(self) -> None:
+        """Check every parameter against the model's constraint table.
+
+        Raises:
+            ModelError: The first invalid parameter, its value and what it accepts.
+        """
+        check_params(self.name or type(self).__name__, self.get_params(),
+                     constraints_of(type(self)))
 
     def get_params(self) -> dict[str, Any]:
         """Constructor parameters and their values (enough to rebuild an unfitted copy)."""
@@ -175,10 +210,11 @@ class Synthesizer:
             self.
 
         Raises:
-            ModelError: Empty data, unknown target, a target with fewer than two classes, or
-                no column to learn.
+            ModelError: An invalid parameter (:meth:`validate_params`), empty data, unknown
+                target, a target with fewer than two classes, or no column to learn.
         """
         started = time.perf_counter()
+        self.validate_params()
         features, cond = self._prepare(data, metadata, target)
         self.device_ = resolve_device(self.device)
         generator = seed_everything(self.seed)
@@ -283,13 +319,23 @@ class Synthesizer:
         return {**opts, "seed": self.seed}
 
     def _train_config(self, **overrides: Any) -> TrainConfig:
-        """A TrainConfig from the resolved budget; model hooks override fields."""
-        if getattr(self, "converge_", False):
+        """A TrainConfig from the resolved budget and the model's own parameters.
+
+        Every TrainConfig field the model has as a parameter of the same name (``lr``,
+        ``ema_decay``, ``patience``...) is taken from it; a model hook's ``overrides`` win.
+        """
+        own = {name: getattr(self, name) for name in _LOOP_FIELDS if name in self.get_params()}
+        if own.get("checkpoint_path"):
+            own["checkpoint_path"] = Path(own["checkpoint_path"])
+        if getattr(self, "converge_", False) and "lr_schedule" not in own:
             # A schedule that decays towards the cap would leave a model stopped early at a
             # high rate; a constant rate with the weight EMA keeps every check comparable.
+            # A model with an lr_schedule parameter of its own (tabddpm, flow) keeps it: their
+            # converging defaults were measured with it (docs/training-length.md).
             overrides.setdefault("lr_schedule", "constant")
-        return TrainConfig(epochs=self.epochs_, batch_size=self.batch_size_,
-                           time_budget=getattr(self, "_time_budget", None), **overrides)
+        return TrainConfig(**{**own, **overrides, "epochs": self.epochs_,
+                              "batch_size": self.batch_size_,
+                              "time_budget": getattr(self, "_time_budget", None)})
 
     def _monitor(self, cfg: TrainConfig, n: int,
                  generator: torch.Generator) -> Callable[[torch.nn.Module], dict] | None:

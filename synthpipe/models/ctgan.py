@@ -40,6 +40,7 @@ from torch import nn
 from synthpipe.errors import ModelError
 from synthpipe.models._nn import DiscreteSpans
 from synthpipe.models.base import Synthesizer
+from synthpipe.models.params import COUNT, NON_NEGATIVE, POSITIVE, Widths
 
 logger = logging.getLogger(__name__)
 
@@ -175,6 +176,18 @@ class CTGANSynthesizer(Synthesizer):
     name = "ctgan"
     description = "CTGAN from the ctgan package, sampled through its native conditional vector"
     supports_conditions = True
+    _parameter_constraints = {
+        "embedding_dim": [COUNT],
+        "generator_dim": [Widths()],
+        "discriminator_dim": [Widths()],
+        "generator_lr": [POSITIVE],
+        "generator_decay": [NON_NEGATIVE],
+        "discriminator_lr": [POSITIVE],
+        "discriminator_decay": [NON_NEGATIVE],
+        "discriminator_steps": [COUNT],
+        "log_frequency": [bool],
+        "pac": [COUNT],
+    }
 
     def __init__(self, *, embedding_dim: int = 128, generator_dim: Sequence[int] = (256, 256),
                  discriminator_dim: Sequence[int] = (256, 256), generator_lr: float = 2e-4,

@@ -34,8 +34,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -45,6 +44,7 @@ from torch import nn
 from synthpipe.errors import ModelError
 from synthpipe.models._nn import ClassEmbedding, timestep_embedding
 from synthpipe.models.base import Synthesizer
+from synthpipe.models.params import COUNT, NON_NEGATIVE, POSITIVE, Interval, Options, Widths
 
 logger = logging.getLogger(__name__)
 
@@ -551,6 +551,25 @@ class FlowMatching(Synthesizer):
         "classifier-free guidance, per-row log_prob"
     )
     supports_conditions: ClassVar[bool] = True
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "hidden": [Widths()],
+        "time_dim": [Interval(int, 2, None)],  # even: VelocityMLP checks (sine/cosine pairs)
+        "dropout": [Interval(float, 0.0, 1.0, closed="left")],
+        "p_uncond": [Interval(float, 0.0, 1.0, closed="left")],
+        "guidance_scale": [NON_NEGATIVE],
+        "time_sampling": [Options(TIME_SAMPLINGS)],
+        "logit_loc": [Interval(float, None, None)],
+        "logit_scale": [POSITIVE],
+        "dequant_noise": [NON_NEGATIVE],
+        "ode_method": [Options(tuple(ODE_METHODS))],
+        "ode_steps": [COUNT],
+        "sampling_batch_size": [COUNT, None],
+        "log_prob_method": [Options(tuple(ODE_METHODS))],
+        "log_prob_steps": [COUNT],
+        "divergence": [Options(DIVERGENCES)],
+        "n_probes": [COUNT],
+        "exact_divergence_max_dim": [Interval(int, 0, None)],
+    }
 
     def __init__(
         self,
@@ -652,53 +671,8 @@ class FlowMatching(Synthesizer):
 
     # ------------------------------------------------------------------ hooks
 
-    def _check_params(self) -> None:
-        """Reject settings that would fail deep inside training or sampling."""
-        choices = {
-            "ode_method": ODE_METHODS, "log_prob_method": ODE_METHODS,
-            "time_sampling": TIME_SAMPLINGS, "divergence": DIVERGENCES,
-        }
-        def number(name: str, lo: float, hi: float = math.inf, lo_open: bool = False,
-                   integer: bool = False, hi_closed: bool = False) -> tuple[bool, str, str]:
-            v = getattr(self, name)
-            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) \
-                and (v > lo if lo_open else v >= lo) and (v <= hi if hi_closed else v < hi) \
-                and (not integer or float(v).is_integer())
-            kind = "an integer" if integer else "a number"
-            bounds = f"> {lo}" if lo_open else f">= {lo}"
-            upper = f" and {'<=' if hi_closed else '<'} {hi}" if hi != math.inf else ""
-            return ok, name, f"{kind} {bounds}{upper}"
-
-        checks = [
-            *((getattr(self, k) in v, k, f"one of {list(v)}") for k, v in choices.items()),
-            number("ode_steps", 1, integer=True),
-            number("log_prob_steps", 1, integer=True),
-            number("n_probes", 1, integer=True),
-            *([] if self.sampling_batch_size is None
-              else [number("sampling_batch_size", 1, integer=True)]),
-            number("p_uncond", 0.0, 1.0),
-            number("class_balance", 0.0, 1.0, hi_closed=True),
-            number("guidance_scale", 0.0),
-            number("dequant_noise", 0.0),
-            number("logit_scale", 0.0, lo_open=True),
-            number("dropout", 0.0, 1.0),
-        ]
-        for ok, name, expected in checks:
-            if not ok:
-                raise ModelError(
-                    f"flow parameter {name}={getattr(self, name)!r} is invalid",
-                    hint=f"use {expected}",
-                )
-
     def _build(self, n_features: int) -> None:
-        self._check_params()
-        try:
-            hidden = tuple(int(h) for h in self.hidden)
-        except (TypeError, ValueError) as exc:
-            raise ModelError(
-                f"flow parameter hidden={self.hidden!r} is invalid",
-                hint="use a list of layer widths, e.g. [512, 512, 512]",
-            ) from exc
+        hidden = tuple(int(h) for h in self.hidden)
         self.net_ = VelocityMLP(
             n_features,
             self.n_classes_,
@@ -758,20 +732,7 @@ class FlowMatching(Synthesizer):
                 generator=gen,
             )
 
-        self._train(
-            self.net_, loss_fn, z, cond,
-            lr=float(self.lr),
-            weight_decay=float(self.weight_decay),
-            ema_decay=self.ema_decay,
-            grad_clip=self.grad_clip,
-            lr_schedule=self.lr_schedule,
-            warmup_steps=int(self.warmup_steps),
-            val_fraction=float(self.val_fraction),
-            class_balance=float(self.class_balance),
-            patience=self.patience,
-            amp=bool(self.amp),
-            checkpoint_path=Path(self.checkpoint_path) if self.checkpoint_path else None,
-        )
+        self._train(self.net_, loss_fn, z, cond)
 
     def sample_batch_size(self) -> int:
         """Rows per ODE solve: ``sampling_batch_size``, else 2,048 on CPU and 16,384 on CUDA.

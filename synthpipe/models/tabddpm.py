@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -31,7 +30,9 @@ from synthpipe.models._diffusion import (
     GaussianMultinomialDiffusion,
     MLPDenoiser,
 )
+from synthpipe.models._nn import ACTIVATIONS
 from synthpipe.models.base import ProgressFn, Synthesizer
+from synthpipe.models.params import COUNT, NON_NEGATIVE, UNIT, Interval, Options, Widths
 
 # Hidden widths by table size: (max rows, widths). Wider nets pay off only with more data, and
 # on CPU they cost quadratically more per step: at 1M rows (512, 512) keeps the default budget
@@ -100,6 +101,23 @@ class TabDDPM(Synthesizer):
         "strided fast sampling"
     )
     supports_conditions: ClassVar[bool] = True
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "num_timesteps": [Interval(int, 2, None)],
+        "sample_steps": [COUNT, None],
+        "spacing": [Options(SPACINGS)],
+        "sampler": [Options(SAMPLERS)],
+        "variance_interp": [UNIT],
+        "eta": [UNIT],
+        "schedule": [Options(_SCHEDULES)],
+        "clip_x0": [bool],
+        "hidden": [Widths(), None],
+        "time_dim": [Interval(int, 2, None)],
+        "dropout": [Interval(float, 0.0, 1.0, closed="left")],
+        "activation": [Options(ACTIVATIONS)],
+        "p_uncond": [Interval(float, 0.0, 1.0, closed="left")],
+        "guidance_scale": [NON_NEGATIVE],
+        "sampling_batch_size": [COUNT],
+    }
 
     def __init__(
         self,
@@ -219,35 +237,7 @@ class TabDDPM(Synthesizer):
                     rules=rules)
         return self
 
-    def _check_params(self) -> None:
-        """Reject settings that would fail deep inside training or sampling."""
-        steps = self.sample_steps
-        checks = [
-            (int(self.num_timesteps) >= 2, "num_timesteps", "an integer >= 2"),
-            (steps is None or int(steps) >= 1, "sample_steps", "an integer >= 1 or None"),
-            (self.spacing in SPACINGS, "spacing", f"one of {list(SPACINGS)}"),
-            (self.sampler in SAMPLERS, "sampler", f"one of {list(SAMPLERS)}"),
-            (0.0 <= float(self.variance_interp) <= 1.0, "variance_interp", "a number in [0, 1]"),
-            (0.0 <= float(self.eta) <= 1.0, "eta", "a number in [0, 1]"),
-            (self.schedule in _SCHEDULES, "schedule", f"one of {list(_SCHEDULES)}"),
-            (0.0 <= float(self.p_uncond) < 1.0, "p_uncond", "a number in [0, 1)"),
-            (0.0 <= float(self.class_balance) <= 1.0, "class_balance", "a number in [0, 1]"),
-            (float(self.guidance_scale) >= 0.0, "guidance_scale", "a number >= 0"),
-            (0.0 <= float(self.dropout) < 1.0, "dropout", "a number in [0, 1)"),
-            (int(self.time_dim) >= 2, "time_dim", "an integer >= 2"),
-            (int(self.sampling_batch_size) >= 1, "sampling_batch_size", "an integer >= 1"),
-            (self.hidden is None or (len(self.hidden) > 0 and min(self.hidden) >= 1),
-             "hidden", "a non-empty list of positive widths, or None"),
-        ]
-        for ok, name, expected in checks:
-            if not ok:
-                raise ModelError(
-                    f"tabddpm parameter {name}={getattr(self, name)!r} is invalid",
-                    hint=f"use {expected}",
-                )
-
     def _build(self, n_features: int) -> None:
-        self._check_params()
         if getattr(self, "hidden_", None) is None:
             self.hidden_ = tuple(int(h) for h in (
                 self.hidden if self.hidden is not None
@@ -299,20 +289,7 @@ class TabDDPM(Synthesizer):
                 gen = torch.Generator(device=xb.device).manual_seed(val_seed)
             return diffusion.loss(model, xb, cb, generator=gen)["loss"]
 
-        self._train(
-            self.net_, loss_fn, x, cond,
-            lr=float(self.lr),
-            weight_decay=float(self.weight_decay),
-            ema_decay=self.ema_decay,
-            grad_clip=self.grad_clip,
-            lr_schedule=self.lr_schedule,
-            warmup_steps=int(self.warmup_steps),
-            val_fraction=float(self.val_fraction),
-            class_balance=float(self.class_balance),
-            patience=self.patience,
-            amp=bool(self.amp),
-            checkpoint_path=Path(self.checkpoint_path) if self.checkpoint_path else None,
-        )
+        self._train(self.net_, loss_fn, x, cond)
 
     # ------------------------------------------------------------------ sample
 

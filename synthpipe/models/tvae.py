@@ -19,9 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from synthpipe.errors import ModelError
 from synthpipe.models._nn import MLP, DiscreteSpans
 from synthpipe.models.base import Synthesizer
+from synthpipe.models.params import COUNT, POSITIVE, Options, Widths
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -134,6 +134,16 @@ class TVAE(Synthesizer):
     name = "tvae"
     description = "Conditional tabular VAE (our encoder, class label fed to encoder and decoder)"
     supports_conditions = True
+    _parameter_constraints = {
+        "latent_dim": [COUNT],
+        "encoder_dims": [Widths()],
+        "decoder_dims": [Widths()],
+        "loss_factor": [POSITIVE],
+        "min_sigma": [POSITIVE],
+        "max_sigma": [POSITIVE],
+        "sample_noise": [bool],
+        "discrete_sampling": [Options(("sample", "argmax"))],
+    }
 
     def __init__(self, *, latent_dim: int = 64, encoder_dims: Sequence[int] = (256, 256),
                  decoder_dims: Sequence[int] = (256, 256), loss_factor: float = 2.0,
@@ -176,14 +186,6 @@ class TVAE(Synthesizer):
         return int(min(300, max(10, math.ceil(2000 / steps_per_epoch))))
 
     def _build(self, n_features: int) -> None:
-        if self.discrete_sampling not in ("sample", "argmax"):
-            raise ModelError(
-                f"unknown discrete_sampling {self.discrete_sampling!r}",
-                hint="use 'sample' or 'argmax'",
-            )
-        if not 0.0 <= float(self.class_balance) <= 1.0:
-            raise ModelError(f"tvae parameter class_balance={self.class_balance!r} is invalid",
-                             hint="use a number in [0, 1]")
         t = self.transformer_
         self.net_ = _TVAENet(
             t.n_continuous_, t.category_sizes_, self.n_classes_, int(self.latent_dim),
@@ -198,10 +200,7 @@ class TVAE(Synthesizer):
             rec, kl = net.loss_terms(xb, cb)
             return (factor * rec + kl).mean()
 
-        self._train(self.net_, loss_fn, x, cond, lr=float(self.lr),
-                    weight_decay=float(self.weight_decay), ema_decay=self.ema_decay,
-                    val_fraction=float(self.val_fraction), patience=self.patience,
-                    class_balance=float(self.class_balance))
+        self._train(self.net_, loss_fn, x, cond)
 
     def _sample(self, n: int, cond: torch.Tensor | None,
                 generator: torch.Generator) -> torch.Tensor:

@@ -373,25 +373,43 @@ def _dask_task_runner(cfg: RunConfig) -> Any:
     check_dask_address(cfg)
     if cfg.dask_address:
         return DaskTaskRunner(address=cfg.dask_address)
-    return DaskTaskRunner(cluster_kwargs=local_cluster_kwargs(cfg.dask_workers))
+    return DaskTaskRunner(cluster_kwargs=local_cluster_kwargs(cfg.dask_workers,
+                                                              api_url=_api_url()))
 
 
-def local_cluster_kwargs(workers: int, cores: int | None = None) -> dict[str, Any]:
+def _api_url() -> str | None:
+    """The Prefect API this process talks to (the embedded server's, once it has started)."""
+    from prefect import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            return str(client.api_url).rstrip("/")
+    except Exception:  # noqa: BLE001 - the workers then find an API their own way
+        return None
+
+
+def local_cluster_kwargs(workers: int, cores: int | None = None,
+                         api_url: str | None = None) -> dict[str, Any]:
     """Keyword arguments of the local Dask cluster: ``workers`` processes of one task each.
 
     Each worker's torch gets ``cores // workers`` threads (at least 1), set through the worker
     processes' environment (libgomp reads it at load): two trainings on 2 cores, each at 2
     threads, step slower than at 1 thread each (bench/bench_threads.py "pair",
-    docs/cpu-efficiency.md).
+    docs/cpu-efficiency.md). ``api_url`` (the flow's Prefect API) goes to the workers as
+    ``PREFECT_API_URL``: without it each worker started an embedded Prefect server of its own
+    to report its task runs, a server start-up per worker on the same cores (docs/dask.md).
     """
     cores = cores or os.cpu_count() or 1
+    env = {"OMP_NUM_THREADS": str(max(1, cores // max(1, workers)))}
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
     return {
         "n_workers": workers,
         "threads_per_worker": 1,
         "processes": True,
         "dashboard_address": None,
         "host": "127.0.0.1",
-        "env": {"OMP_NUM_THREADS": str(max(1, cores // max(1, workers)))},
+        "env": env,
     }
 
 

@@ -160,9 +160,12 @@ def test_local_dask_workers_start_with_their_share_of_the_cores():
 
     from synthpipe.orchestration import local_cluster_kwargs
 
-    with LocalCluster(**local_cluster_kwargs(2, cores=2)) as cluster, Client(cluster) as client:
-        seen = client.run(lambda: __import__("os").environ.get("OMP_NUM_THREADS"))
-    assert sorted(seen.values()) == ["1", "1"]
+    api = "http://127.0.0.1:4200/api"
+    with LocalCluster(**local_cluster_kwargs(2, cores=2, api_url=api)) as cluster, Client(
+            cluster) as client:
+        seen = client.run(lambda: (__import__("os").environ.get("OMP_NUM_THREADS"),
+                                   __import__("os").environ.get("PREFECT_API_URL")))
+    assert sorted(seen.values()) == [("1", api), ("1", api)]
 
 
 def _dask_subflowtask_runs(parent_flow_run_id):

@@ -14,3 +14,9 @@ def test_local_cluster_splits_the_cores_between_workers():
 def test_more_workers_than_cores_still_get_one_thread_each():
     assert local_cluster_kwargs(4, cores=2)["env"]["OMP_NUM_THREADS"] == "1"
     assert local_cluster_kwargs(1, cores=2)["env"]["OMP_NUM_THREADS"] == "2"
+
+
+def test_local_workers_report_to_the_flows_prefect_api():
+    kw = local_cluster_kwargs(2, cores=2, api_url="http://127.0.0.1:4321/api")
+    assert kw["env"]["PREFECT_API_URL"] == "http://127.0.0.1:4321/api"
+    assert "PREFECT_API_URL" not in local_cluster_kwargs(2, cores=2)["env"]

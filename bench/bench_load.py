@@ -4,7 +4,7 @@ Each run is ``synthpipe run`` as a user types it, in its own process under ``/us
 -v`` (peak resident memory of the whole command), with a training time budget: the real
 flights table (336,776 rows x 19), and a generated table of 40 columns (numbers, categories,
 dates, a label) at several sizes, which shows how time and memory grow with the rows. Step
-timings come from each run's manifest.
+timings and the run's peak memory after each step come from each run's manifest.
 
 Usage::
 
@@ -65,11 +65,13 @@ def run(table: Path, target: str | None, out: Path, budget: str) -> dict[str, An
                                                                      "DO_NOT_TRACK": "1"})
     wall = time.perf_counter() - t0
     peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
-    manifest = out / "manifest.json"
-    steps = json.loads(manifest.read_text()).get("timings_seconds") if manifest.is_file() else None
+    manifest = json.loads((out / "manifest.json").read_text()) if (
+        out / "manifest.json").is_file() else {}
     return {"exit_code": proc.returncode, "wall_seconds": round(wall, 1),
             "peak_rss_gb": round(int(peak.group(1)) / 2**20, 2) if peak else None,
-            "steps_seconds": steps,
+            "steps_seconds": manifest.get("timings_seconds"),
+            # the run's own high-water mark after each step: where it rises, that step set it
+            "peak_rss_mb_after_step": manifest.get("peak_rss_mb_after_step"),
             "error": None if proc.returncode in (0, 3) else proc.stderr[-2000:]}
 
 
@@ -78,11 +80,12 @@ def main() -> None:
     p.add_argument("--sizes", nargs="*", type=int, default=[100_000, 300_000, 1_000_000])
     p.add_argument("--flights", action="store_true", help="also the flights table")
     p.add_argument("--time-budget", default="1m")
+    p.add_argument("--out", type=Path, default=OUT, help="result file [docs/results/load.json]")
     args = p.parse_args()
     results: dict[str, Any] = {"command": "python bench/bench_load.py " + " ".join(sys.argv[1:]),
                                "runs": {}}
-    if OUT.is_file():
-        results["runs"] = json.loads(OUT.read_text()).get("runs", {})
+    if args.out.is_file():
+        results["runs"] = json.loads(args.out.read_text()).get("runs", {})
     with tempfile.TemporaryDirectory() as tmp:
         jobs: list[tuple[str, Path, str | None]] = []
         if args.flights:
@@ -95,8 +98,8 @@ def main() -> None:
             results["runs"][name] = run(table, target, Path(tmp) / f"run-{name}",
                                         args.time_budget)
             print(name, json.dumps(results["runs"][name])[:600], flush=True)
-            OUT.parent.mkdir(parents=True, exist_ok=True)
-            OUT.write_text(json.dumps(results, indent=2) + "\n")
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -61,6 +61,7 @@ def build_manifest(
     timings: dict[str, float],
     started: datetime,
     rebalance_auto: dict | None = None,
+    peak_rss_mb: dict[str, float | None] | None = None,
 ) -> dict[str, Any]:
     """The manifest of a run, before :func:`synthpipe.pipeline.publish.publish` adds the verdict
     and the hashes of the files written.
@@ -77,6 +78,7 @@ def build_manifest(
         output: The table published, or the folder of parts of a chunked output.
         verdict: The final gate verdict.
         timings: Seconds per step so far.
+        peak_rss_mb: The process's peak resident memory (MB) at the end of each step so far.
         started: When the run started (UTC).
         rebalance_auto: What ``--rebalance auto`` tried and chose, or None.
 
@@ -139,6 +141,7 @@ def build_manifest(
         "seed": cfg.seed,
         "versions": versions,
         "timings_seconds": timings,
+        "peak_rss_mb_after_step": peak_rss_mb or {},
         "gates": {
             "publishable": verdict["publishable"],
             "failed": verdict.get("failed", []),

@@ -8,6 +8,7 @@ here, and every step's work lives in its stage module.
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -80,23 +81,40 @@ class DirectRunner:
         return [fn(*args) for args in calls]
 
 
+def peak_rss_mb() -> float | None:
+    """This process's peak resident memory so far, in MB (None where the OS does not say)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1 << 20 if sys.platform == "darwin" else 1 << 10), 1)
+
+
 class _TimedRunner:
-    """A runner that records each step's wall time, in seconds, under the step's name."""
+    """A runner that records each step's wall time, in seconds, under the step's name, and
+    the process's peak resident memory when the step ended (``peak_rss_mb``: a high-water
+    mark, so the step where it rises is the one that set it; Dask workers not counted)."""
 
     def __init__(self, runner: StepRunner) -> None:
         self.runner = runner
         self.timings: dict[str, float] = {}
+        self.peak_rss_mb: dict[str, float | None] = {}
+
+    def _record(self, name: str, t0: float) -> None:
+        self.timings[name] = round(time.perf_counter() - t0, 3)
+        self.peak_rss_mb[name] = peak_rss_mb()
 
     def run(self, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         t0 = time.perf_counter()
         result = self.runner.run(name, fn, *args, **kwargs)
-        self.timings[name] = round(time.perf_counter() - t0, 3)
+        self._record(name, t0)
         return result
 
     def map(self, name: str, fn: Callable[..., Any], calls: list[tuple]) -> list[Any]:
         t0 = time.perf_counter()
         result = self.runner.map(name, fn, calls)
-        self.timings[name] = round(time.perf_counter() - t0, 3)
+        self._record(name, t0)
         return result
 
 
@@ -241,6 +259,7 @@ def _finish(steps: _TimedRunner, runner: StepRunner, cfg: RunConfig, plan: RunPl
         cfg=cfg, plan=plan, ing=ing, prot=prot, train_rows=len(train), holdout_rows=len(holdout),
         best=best, model=load_model(best.model_path), output=output, verdict=verdict,
         timings=steps.timings, started=started, rebalance_auto=auto,
+        peak_rss_mb=steps.peak_rss_mb,
     )
     result = steps.run(
         "publish", publish, out_dir, output, manifest, metrics, best.suite_json, best.model_path,

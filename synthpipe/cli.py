@@ -1,5 +1,10 @@
 """The ``synthpipe`` command line.
 
+One function per command; what the commands print and how they end (errors, ``--json``,
+progress bars, signals) is in :mod:`synthpipe.terminal`, and each command's work in the
+package (a command body is a call and its output). Most of the module's length is typer's
+option declarations, one per CLI flag, which is why it stays one file.
+
 Heavy libraries (torch, sdv, great_expectations, prefect) are imported inside the commands so
 that ``synthpipe --help`` answers at once. Errors synthpipe raises on purpose are printed as one
 readable line with exit code 2 (a quarantined run exits with 3); ``--debug`` shows the traceback.
@@ -7,18 +12,26 @@ readable line with exit code 2 (a quarantined run exits with 3); ``--debug`` sho
 
 from __future__ import annotations
 
-import contextlib
-import json
-import logging
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from synthpipe.errors import SynthpipeError
+from synthpipe.terminal import (
+    ProgressBars,
+    Terminated,
+    console,
+    emit_json,
+    fail,
+    out_console,
+    setup_output,
+    stdout_for_json,
+    stop_on_sigterm,
+    stopped,
+    usage_error,
+)
 
 app = typer.Typer(
     name="synthpipe",
@@ -27,162 +40,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
-out_console = Console()
-
-
-class _State:
-    debug = False
-
-
-#: Libraries that log a line per HTTP request or per validation step at INFO: -v keeps their
-#: warnings only (--debug shows everything).
-NOISY_LOGGERS = ("httpx", "httpcore", "great_expectations", "distributed", "asyncio", "urllib3")
-
-
-class _OwnWarnings(logging.Filter):
-    """Without -v the console shows the CLI's own lines: synthpipe's warnings and errors only.
-
-    Prefect's lines (and its traceback of a failed task, which the CLI reports as one readable
-    error) still go to the Prefect server; libraries' warnings stay behind -v.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING and (
-            record.name == "synthpipe" or record.name.startswith("synthpipe.")
-        )
-
-
-def _setup(debug: bool, verbose: bool) -> None:
-    _State.debug = debug
-    from synthpipe._env import quiet_defaults
-
-    # Prefect's run loggers at INFO, so a run's lines reach the Prefect server; what the
-    # console shows is decided by the handler below.
-    quiet_defaults({"PREFECT_LOGGING_LEVEL": "INFO"})
-    level = logging.DEBUG if debug else (logging.INFO if verbose else logging.WARNING)
-    handler = logging.StreamHandler(sys.stderr)  # this invocation's stderr
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    if not (debug or verbose):
-        handler.addFilter(_OwnWarnings())
-    root = logging.getLogger()
-    for old in root.handlers[:]:
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level)
-    for name in NOISY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.NOTSET if debug else logging.WARNING)
-
-
-def _fail(exc: BaseException, as_json: bool = False) -> typer.Exit:
-    """Print a deliberate error as one readable block and turn it into an exit code.
-
-    With ``as_json`` the error is also the one JSON object on stdout
-    (``{"status": "error", "error", "hint", "failures", "exit_code"}``).
-    """
-    if _State.debug:
-        console.print_exception()
-    if isinstance(exc, SynthpipeError):
-        # soft_wrap: one error is one line, whatever the terminal width (greppable in logs).
-        console.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
-        failures = getattr(exc, "failures", None)
-        for line in failures or []:
-            console.print(f"  - {line}", highlight=False, soft_wrap=True)
-        if exc.hint:
-            console.print(f"[yellow]fix:[/] {exc.hint}", highlight=False, soft_wrap=True)
-        if as_json:
-            _emit_json({"status": "error", "error": exc.message, "hint": exc.hint,
-                        "failures": list(failures or []), "exit_code": exc.exit_code})
-        return typer.Exit(exc.exit_code)
-    console.print(
-        f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True
-    )
-    console.print("run again with --debug for the traceback", highlight=False)
-    if as_json:
-        _emit_json({"status": "error", "error": f"{type(exc).__name__}: {exc}", "hint": None,
-                    "failures": [], "exit_code": 1})
-    return typer.Exit(1)
-
-
-def _usage_error(message: str, as_json: bool) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    if as_json:
-        _emit_json({"status": "error", "error": message, "hint": None, "failures": [],
-                    "exit_code": 2})
-    return typer.Exit(2)
-
-
-#: The real stdout while a --json command runs (everything else printed goes to stderr).
-_json_out: list[Any] = []
-
-
-@contextlib.contextmanager
-def _stdout_for_json(as_json: bool) -> Iterator[None]:
-    """With --json, send anything printed to stdout (a library's print) to stderr instead, so
-    stdout carries exactly one JSON object, written by :func:`_emit_json`."""
-    if not as_json:
-        yield
-        return
-    _json_out.append(sys.stdout)
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-    finally:
-        _json_out.pop()
-
-
-def _emit_json(obj: dict[str, Any]) -> None:
-    from synthpipe.jsonutil import to_jsonable
-
-    out = _json_out[-1] if _json_out else sys.stdout
-    out.write(json.dumps(to_jsonable(obj)) + "\n")
-    out.flush()
-
-
-class _ProgressBars:
-    """A rich progress bar per phase (fit, sample), fed by the pipeline's callback."""
-
-    def __init__(self) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=False,
-        )
-        self.tasks: dict[str, Any] = {}
-
-    def __enter__(self) -> _ProgressBars:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
-    def __call__(self, phase: str, step: int, total: int, info: dict) -> None:
-        label = {"fit": "training", "sample": "sampling"}.get(phase, phase)
-        if phase not in self.tasks or self.progress.tasks[self.tasks[phase]].finished:
-            if phase in self.tasks and step >= total:
-                return
-            self.tasks[phase] = self.progress.add_task(label, total=total, info="")
-        text = "  ".join(
-            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in info.items()
-        )
-        self.progress.update(self.tasks[phase], completed=step, total=total, info=text)
-
-
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 JsonOpt = Annotated[
     bool,
@@ -259,8 +116,8 @@ def run(
     2 bad input or usage, 1 a bug. With --json, stdout is one object: the summary plus
     ``status`` and ``exit_code``.
     """
-    _setup(debug, verbose)
-    with _stdout_for_json(as_json):
+    setup_output(debug, verbose)
+    with stdout_for_json(as_json):
         summary = _run_command(
             as_json, config, na_values,
             dict(
@@ -290,7 +147,7 @@ def run(
     if as_json:
         status = summary.get("verdict") or ("published" if summary["publishable"]
                                             else "quarantined")
-        _emit_json({"status": status, **summary, "exit_code": code})
+        emit_json({"status": status, **summary, "exit_code": code})
     else:
         _print_summary(summary)
     if code:
@@ -307,77 +164,20 @@ def _run_command(
             overrides["na_values"] = ["", "?", *na_values]
         cfg = load_config(config, **overrides)
         console.print(f"synthpipe: {cfg.table} -> model {cfg.model.name}", highlight=False)
-        from synthpipe.orchestration import check_dask_address, run_flow
+        from synthpipe.dask_runner import check_dask_address
+        from synthpipe.orchestration import run_flow
 
         check_dask_address(cfg)
-        with _stop_on_sigterm(), _ProgressBars() as bars:
+        with stop_on_sigterm(), ProgressBars() as bars:
             return run_flow(cfg, progress=bars)
     except SynthpipeError as exc:
-        raise _fail(exc, as_json) from None
+        raise fail(exc, as_json) from None
     except KeyboardInterrupt:
-        _stopped(130, "interrupted (Ctrl-C)", as_json)
-    except _Terminated:
-        _stopped(143, "terminated (SIGTERM)", as_json)
+        stopped(130, "interrupted (Ctrl-C)", as_json)
+    except Terminated:
+        stopped(143, "terminated (SIGTERM)", as_json)
     except Exception as exc:  # anything else is a bug: say so, keep the traceback behind --debug
-        raise _fail(exc, as_json) from None
-
-
-class _Terminated(BaseException):
-    """SIGTERM during a run, raised in the main thread like Ctrl-C's KeyboardInterrupt, so the
-    run unwinds through its clean-ups (its temporary folder, the parts' staging folder, a run
-    folder still under its temporary name, the Dask cluster it started)."""
-
-
-@contextlib.contextmanager
-def _stop_on_sigterm() -> Iterator[None]:
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set handlers (an embedding application's choice)
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise _Terminated()
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _stopped(code: int, what: str, as_json: bool) -> None:
-    """After a signal: clean up what a worker thread may still hold, say so in one line, exit.
-
-    The run has unwound by now (its finally blocks removed its temporary folders). A training
-    step in a worker thread cannot be interrupted, so the process exits without waiting for it
-    (``os._exit``), after removing the run's temporary folders again and stopping the embedded
-    Prefect server that Python's exit handlers would otherwise have stopped.
-    """
-    import os
-
-    from synthpipe.pipeline.run import discard_workdirs
-
-    discard_workdirs()
-    _stop_embedded_prefect()
-    console.print(f"{what}: the run stopped; nothing was published and its temporary files "
-                  "were removed", highlight=False, soft_wrap=True)
-    if as_json:
-        _emit_json({"status": "interrupted", "signal": what, "exit_code": code})
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
-def _stop_embedded_prefect() -> None:
-    try:
-        from prefect.server.api.server import SubprocessASGIServer
-    except ImportError:  # pragma: no cover - prefect is a dependency
-        return
-    for server in list(SubprocessASGIServer._instances.values()):
-        with contextlib.suppress(Exception):
-            server.stop()
+        raise fail(exc, as_json) from None
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -431,102 +231,29 @@ def profile(
     Exit 0 when the input passes its contract, 2 when it does not (a run would stop there) or
     the table cannot be read.
     """
-    _setup(debug, verbose)
+    setup_output(debug, verbose)
     overrides: dict[str, Any] = dict(
         table=table, target=target, metadata=metadata, expectations=expectations,
         encoding=encoding, rules=rule,
     )
     if na_values:
         overrides["na_values"] = ["", "?", *na_values]
-    with _stdout_for_json(as_json):
+    with stdout_for_json(as_json):
         try:
-            result = _profile(overrides, config)
+            from synthpipe.pipeline.profile import profile_table
+
+            result = profile_table(config, **overrides)
         except SynthpipeError as exc:
-            raise _fail(exc, as_json) from None
+            raise fail(exc, as_json) from None
         except Exception as exc:  # a bug: readable line, traceback behind --debug
-            raise _fail(exc, as_json) from None
+            raise fail(exc, as_json) from None
     code = 0 if result["contract"]["passed"] else 2
     if as_json:
-        _emit_json({**result, "exit_code": code})
+        emit_json({**result, "exit_code": code})
     else:
         _print_profile(result)
     if code:
         raise typer.Exit(code)
-
-
-def _profile(overrides: dict[str, Any], config: Path | None) -> dict[str, Any]:
-    """Read, detect and plan as a run does (the pipeline's ingest, the pii package's detection
-    and plan, the pipeline's input contract), without protecting or training anything."""
-    from synthpipe import pii
-    from synthpipe.config import PIIAction, load_config
-    from synthpipe.errors import ContractError
-    from synthpipe.pipeline import ingest, model_columns, validate_input
-
-    cfg = load_config(config, **overrides)
-    ing = ingest(cfg)
-    findings = pii.detect_pii(ing.df, ing.metadata, seed=cfg.seed) if cfg.pii.detect else []
-    actions = {c: PIIAction(a).value
-               for c, a in pii.plan_actions(findings, ing.metadata, cfg.pii).items()}
-    if cfg.target in actions:
-        actions[cfg.target] = PIIAction.KEEP.value  # the label is kept, as the run's protect does
-    modelled = set(model_columns(ing.metadata, actions))
-    if cfg.target is not None:
-        modelled.add(cfg.target)
-    by_col = {f.column: f for f in findings}
-    columns = []
-    for name, meta in ing.metadata.columns.items():
-        finding = by_col.get(name)
-        columns.append({
-            "name": name,
-            "kind": meta.kind.value,
-            "dtype": meta.dtype,
-            "reason": meta.reason,
-            "pii": finding.to_dict() if finding else None,
-            "action": actions.get(name, "keep" if name in modelled else "regenerate"),
-            "modelled": name in modelled,
-        })
-    try:
-        report = validate_input(ing.df, cfg)
-        contract = {
-            "passed": bool(report.get("success", True)),
-            "suite": report.get("suite_name"),
-            "source": report.get("source"),
-            "evaluated": report.get("evaluated"),
-            "failures": list(report.get("failures") or []),
-            "message": None,
-        }
-    except ContractError as exc:
-        contract = {
-            "passed": False,
-            "suite": None,
-            "source": str(cfg.expectations) if cfg.expectations else None,
-            "evaluated": None,
-            "failures": list(exc.failures),
-            "message": exc.message,
-        }
-    return {
-        "status": "ok" if contract["passed"] else "contract_failed",
-        "rules": _profile_rules(cfg, ing, modelled),
-        "table": ing.path,
-        "sha256": ing.sha256,
-        "rows": len(ing.df),
-        "target": cfg.target,
-        "columns": columns,
-        "contract": contract,
-    }
-
-
-def _profile_rules(cfg: Any, ing: Any, modelled: set[str]) -> list[dict[str, Any]]:
-    """The declared rules (checked on every row: a broken one is an input error, as in a run)
-    and the rules found on the whole table; a run finds them on its training split."""
-    from synthpipe.rules import declared_rules, detect_rules
-
-    cols = [c for c in ing.df.columns if c in modelled and c != cfg.target]
-    declared = declared_rules(cfg.rules.declared, ing.df, list(modelled), cfg.target)
-    found = detect_rules(ing.df[cols], ing.metadata.subset(cols), declared) \
-        if cfg.rules.detect else []
-    return [{"rule": r.text(), "kind": r.kind, "declared": r.declared,
-             "support": r.support, "rows": r.rows} for r in (*declared, *found)]
 
 
 def _print_profile(result: dict[str, Any]) -> None:
@@ -593,8 +320,8 @@ def evaluate(
     Exit 3 when a blocking gate fails. With --json, stdout is one object: ``status``
     (passed | failed), ``metrics`` (the file), ``publishable``, ``failed_gates``, ``checks``.
     """
-    _setup(debug, verbose)
-    with _stdout_for_json(as_json):
+    setup_output(debug, verbose)
+    with stdout_for_json(as_json):
         try:
             from synthpipe.config import load_config
             from synthpipe.evaluation import evaluate as run_evaluation
@@ -618,13 +345,13 @@ def evaluate(
             metrics["gates"] = gates(metrics, cfg.gates)
             write_json(metrics, out)
         except SynthpipeError as exc:
-            raise _fail(exc, as_json) from None
+            raise fail(exc, as_json) from None
         except Exception as exc:  # a bug: readable line, traceback behind --debug
-            raise _fail(exc, as_json) from None
+            raise fail(exc, as_json) from None
     verdict = metrics["gates"]
     code = 0 if verdict["publishable"] else 3
     if as_json:
-        _emit_json({
+        emit_json({
             "status": "passed" if code == 0 else "failed",
             "metrics": str(out),
             "publishable": verdict["publishable"],
@@ -647,13 +374,13 @@ def report(
     debug: DebugOpt = False,
 ) -> None:
     """(Re)build report.html and report.json of a run folder from its manifest and metrics."""
-    _setup(debug, False)
+    setup_output(debug, False)
     try:
         from synthpipe.report import build_report
 
         path = build_report(run_dir)
     except SynthpipeError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     out_console.print(f"report {path}", highlight=False)
 
 
@@ -695,12 +422,12 @@ def review(
     stdout is one object: the recorded entry (``status`` recorded), or ``status`` intact |
     tampered with ``entries``, ``problems`` and ``notes``.
     """
-    _setup(debug, False)
+    setup_output(debug, False)
     if approve + reject + verify != 1:
-        raise _usage_error("give exactly one of --approve, --reject, --verify", as_json)
+        raise usage_error("give exactly one of --approve, --reject, --verify", as_json)
     if not verify and not by:
-        raise _usage_error("--by NAME is required to record a decision", as_json)
-    with _stdout_for_json(as_json):
+        raise usage_error("--by NAME is required to record a decision", as_json)
+    with stdout_for_json(as_json):
         try:
             from synthpipe.report import record_review, verify_reviews
 
@@ -708,15 +435,15 @@ def review(
                 result = verify_reviews(run_dir, expected_head=expected_head)
             else:
                 if force and not approve:
-                    raise _usage_error("--force only applies to --approve", as_json)
+                    raise usage_error("--force only applies to --approve", as_json)
                 entry = record_review(run_dir, "approve" if approve else "reject", by, comment,
                                       force=force)
         except SynthpipeError as exc:
-            raise _fail(exc, as_json) from None
+            raise fail(exc, as_json) from None
     if verify:
         code = 0 if result.ok else 4
         if as_json:
-            _emit_json({"status": "intact" if result.ok else "tampered", "ok": result.ok,
+            emit_json({"status": "intact" if result.ok else "tampered", "ok": result.ok,
                         "entries": result.entries, "problems": list(result.problems),
                         "notes": list(result.notes), "exit_code": code})
         else:
@@ -740,7 +467,7 @@ def review(
         console.print(f"[bold yellow]warning:[/] {entry['override']} (recorded in the entry)",
                       highlight=False, soft_wrap=True)
     if as_json:
-        _emit_json({"status": "recorded", **entry, "exit_code": 0})
+        emit_json({"status": "recorded", **entry, "exit_code": 0})
         return
     out_console.print(
         f"recorded review #{entry['seq']}: {entry['decision']} by {entry['by']}\n"
@@ -752,20 +479,20 @@ def review(
 def _decide(run_dir: Path, decision: str, by: str, comment: str, wait: float,
             as_json: bool, debug: bool) -> None:
     """``synthpipe approve|reject``: decide a run that awaits a steward."""
-    _setup(debug, False)
+    setup_output(debug, False)
     if not by.strip():
-        raise _usage_error("--by NAME is required to record a decision", as_json)
-    with _stdout_for_json(as_json):
+        raise usage_error("--by NAME is required to record a decision", as_json)
+    with stdout_for_json(as_json):
         try:
-            from synthpipe.orchestration import send_decision
+            from synthpipe.steward import send_decision
 
             result = send_decision(run_dir, decision, by, comment, wait=wait)
         except SynthpipeError as exc:
-            raise _fail(exc, as_json) from None
+            raise fail(exc, as_json) from None
     entry = result.get("entry") or {}
     code = 0 if result["verdict"] in ("published", "secure_zone_only") else 3
     if as_json:
-        _emit_json({"status": result["verdict"], **result, "exit_code": code})
+        emit_json({"status": result["verdict"], **result, "exit_code": code})
     else:
         where = ("the paused flow run resumed and finalized the folder"
                  if result["how"] == "resumed" else "the folder was finalized here")
@@ -805,8 +532,12 @@ def approve(run_dir: _DecisionRun, by: _DecisionBy, comment: _DecisionComment = 
 def reject(run_dir: _DecisionRun, by: _DecisionBy, comment: _DecisionComment = "",
            wait: _DecisionWait = 120.0, as_json: JsonOpt = False,
            debug: DebugOpt = False) -> None:
-    """Reject a run that awaits a steward: its table is quarantined (exit 3), the decision
-    recorded in review_log.jsonl bound to the report you read."""
+    """Reject a run that awaits a steward (`approval: required`), after reading its report.
+
+    Resumes the paused flow run (or finalizes here): the table moves under quarantine/, the
+    decision is written to review_log.jsonl bound to the report and manifest you read. Exit 3
+    (quarantined), 2 refused, 1 a bug.
+    """
     _decide(run_dir, "reject", by, comment, wait, as_json, debug)
 
 
@@ -826,7 +557,7 @@ def sample(
     The rows are not checked by the privacy gates (they compare with the real table, which
     only `synthpipe run` reads): publish through `synthpipe run`.
     """
-    _setup(debug, False)
+    setup_output(debug, False)
     try:
         from synthpipe.errors import ConfigError
         from synthpipe.io import write_table
@@ -848,7 +579,7 @@ def sample(
         df = model_obj.sample(rows, conditions=conditions, seed=seed)
         write_table(df, out)
     except SynthpipeError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     out_console.print(f"wrote {len(df)} rows to {out}", highlight=False)
     console.print(
         "[yellow]note:[/] these rows have not been through the privacy gates (distance to "
@@ -886,14 +617,14 @@ def deploy(
     The options (and the --config file) become the deployment's parameters: every scheduled
     run synthesizes with them.
     """
-    _setup(debug, False)
+    setup_output(debug, False)
     try:
         from synthpipe.orchestration import deploy as do_deploy
 
         cfg = _deployment_config(config, table, target, model, epochs, approval)
         deployment_id = do_deploy(cfg, name=name, cron=cron, work_pool=pool)
     except SynthpipeError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     out_console.print(
         f"deployment synthesize-table/{name} ({deployment_id}); run it with a worker:\n"
         f"  prefect worker start --pool {pool}",
@@ -914,14 +645,14 @@ def serve(
     debug: DebugOpt = False,
 ) -> None:
     """Register the deployment and serve its runs from this process (no work pool needed)."""
-    _setup(debug, True)
+    setup_output(debug, True)
     try:
         from synthpipe.orchestration import serve as do_serve
 
         cfg = _deployment_config(config, table, target, model, epochs, approval)
         do_serve(cfg, name=name, cron=cron)
     except SynthpipeError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
 
 
 def _deployment_config(

@@ -17,18 +17,16 @@ models then train on separate workers.
 
 Approval: with ``approval: required`` the run folder is written as awaiting approval (report
 built, table under ``pending/``), a link artifact points at the report, and the flow pauses
-until a steward answers with an :class:`ApprovalInput`: ``synthpipe approve|reject RUN``
-(:func:`send_decision`) or the Prefect UI. The decision then finalizes the folder and is
+until a steward answers (:mod:`synthpipe.steward`: ``synthpipe approve|reject RUN`` or the
+Prefect UI). The decision then finalizes the folder and is
 recorded in its review log (:mod:`synthpipe.pipeline.approval`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +37,14 @@ quiet_defaults()
 from prefect import flow, task  # noqa: E402  (after the environment defaults)
 from prefect.artifacts import create_markdown_artifact, create_table_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
-from prefect.input import RunInput  # noqa: E402
 from prefect.logging.handlers import APILogHandler  # noqa: E402
 from prefect.states import Failed, State  # noqa: E402
 
 from synthpipe.config import Approval, RunConfig, Runner  # noqa: E402
+from synthpipe.dask_runner import dask_task_runner  # noqa: E402
 from synthpipe.errors import ConfigError, SynthpipeError  # noqa: E402
 from synthpipe.pipeline import ProgressFn, RunResult, run_pipeline  # noqa: E402
+from synthpipe.steward import ask_steward  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -187,237 +186,11 @@ class PrefectRunner:
         return [f.result() for f in futures]
 
 
-class ApprovalInput(RunInput):
-    """What a steward sends to resume a paused run (``synthpipe approve|reject`` or the UI).
-
-    ``report_sha256`` is the report as the steward read it (the CLI sends it); a report that
-    changed since is refused.
-    """
-
-    approve: bool
-    reviewer: str
-    comment: str = ""
-    report_sha256: str | None = None
-
-
-def _ask_steward(request: dict[str, Any]) -> dict[str, Any]:
-    """Point the steward at the report, then pause the flow run until they decide."""
-    from prefect.artifacts import create_link_artifact
-    from prefect.flow_runs import pause_flow_run
-
-    if request.get("report"):
-        create_link_artifact(
-            key="synthpipe-report", link=Path(request["report"]).resolve().as_uri(),
-            link_text="report.html", description="The report the steward decides on",
-        )
-    create_markdown_artifact(
-        key="synthpipe-approval",
-        markdown=f"# Awaiting a steward's decision\n\n- run folder: `{request['run']}`\n"
-        f"- report: `{request.get('report')}`\n- approve: `{request['approve']}`\n"
-        f"- reject: `{request['reject']}`\n",
-        description="How to decide this run",
-    )
-    log.warning("awaiting approval: read %s, then `%s` (or reject)",
-                request.get("report"), request["approve"])
-    timeout = int(os.environ.get("SYNTHPIPE_APPROVAL_TIMEOUT", "86400"))
-    answer = pause_flow_run(wait_for_input=ApprovalInput, timeout=timeout, poll_interval=2)
-    return {
-        "decision": "approve" if answer.approve else "reject",
-        "by": answer.reviewer,
-        "comment": answer.comment,
-        "report_sha256": answer.report_sha256,
-    }
-
-
-def send_decision(run_dir: str | Path, decision: str, by: str, comment: str = "",
-                  wait: float = 120.0) -> dict[str, Any]:
-    """A steward's decision on an awaiting run, from the shell (``synthpipe approve|reject``).
-
-    When the run's flow run (named in its manifest) is paused on the Prefect API, it is resumed
-    with the decision and the report's SHA-256 as read now, and this waits up to ``wait``
-    seconds for the flow to finalize the folder. Otherwise (a run made without a flow, a pause
-    that timed out, a server that no longer knows the run) the folder is finalized here.
-
-    Returns:
-        ``{"how": "resumed"|"finalized here", "flow_run_id", "verdict", "entry"}``; ``entry`` is
-        the review log entry that recorded the decision.
-
-    Raises:
-        InputError: The folder is not awaiting a decision, changed since the run, or the
-            request is malformed; or the resumed flow did not finalize within ``wait``.
-    """
-    from synthpipe.errors import InputError
-    from synthpipe.io import sha256_file
-    from synthpipe.pipeline.approval import awaiting_manifest, finalize
-    from synthpipe.report.review import REVIEW_LOG, read_entries
-
-    run_dir = Path(run_dir)
-    if decision not in ("approve", "reject"):
-        raise InputError(f"unknown decision {decision!r}", hint="approve or reject")
-    if not by or not by.strip():
-        raise InputError("a decision needs the steward's name (by is empty)",
-                         hint="pass --by NAME")
-    manifest = awaiting_manifest(run_dir)
-    report = run_dir / "report.html"
-    if not report.is_file():
-        raise InputError(f"{report} does not exist: there is no report to decide on",
-                         hint=f"run `synthpipe report {run_dir}`, read it, then decide")
-    flow_run_id = (manifest.get("prefect") or {}).get("flow_run_id")
-    how = "finalized here"
-    if flow_run_id and _is_paused(flow_run_id):
-        from prefect.flow_runs import resume_flow_run
-
-        resume_flow_run(flow_run_id, run_input={
-            "approve": decision == "approve", "reviewer": by.strip(), "comment": comment,
-            "report_sha256": sha256_file(report)})
-        how = "resumed"
-        if not _wait_finalized(run_dir, wait):
-            raise InputError(
-                f"the flow run {flow_run_id} was resumed but has not finalized {run_dir} "
-                f"after {wait:g} s",
-                hint="check the flow run's state and logs in Prefect (is its worker alive?)",
-            )
-        verdict = json.loads((run_dir / "manifest.json").read_text())["verdict"]
-    else:
-        verdict = finalize(run_dir, decision, by.strip(), comment).verdict
-    entries, _ = read_entries(run_dir / REVIEW_LOG)
-    return {"how": how, "flow_run_id": flow_run_id, "verdict": verdict,
-            "entry": entries[-1] if entries else None}
-
-
-def _is_paused(flow_run_id: str) -> bool:
-    """Whether the Prefect API knows the flow run and it is paused."""
-    from prefect import get_client
-
-    try:
-        with get_client(sync_client=True) as client:
-            run = client.read_flow_run(flow_run_id)
-    except Exception:  # noqa: BLE001 - an unknown run or an unreachable API: finalize here
-        log.info("flow run %s is not readable on the Prefect API: deciding here", flow_run_id)
-        return False
-    return bool(run.state and run.state.is_paused())
-
-
-def _wait_finalized(run_dir: Path, wait: float) -> bool:
-    """Poll the manifest until the run is no longer awaiting approval (or ``wait`` passes)."""
-    import time
-
-    from synthpipe.report.integrity import AWAITING, read_manifest
-
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        manifest, _ = read_manifest(run_dir)
-        if manifest is not None and manifest.get("verdict") != AWAITING and (
-                (manifest.get("approval") or {}).get("report_sha256")):
-            return True
-        time.sleep(0.5)
-    return False
-
-
-#: Seconds to wait for a Dask scheduler to answer before refusing the run. distributed's own
-#: connect timeout (30 s) is what made a mistyped address fail late, as a bug (exit 1).
-DASK_CONNECT_TIMEOUT = 5.0
-
-_NEEDS_DASK = "runner 'dask' needs prefect-dask and distributed"
-
-
-def check_dask_address(cfg: RunConfig, timeout: float = DASK_CONNECT_TIMEOUT) -> None:
-    """Fail fast when ``runner: dask`` names a scheduler that does not answer.
-
-    Runs before any work (the CLI calls it before the flow starts; the flow calls it again for
-    deployments). Nothing to check without ``dask_address`` (a local cluster is started).
-
-    Raises:
-        ConfigError: distributed is missing, or nothing answers at the address in ``timeout``.
-    """
-    if cfg.runner != Runner.DASK or not cfg.dask_address:
-        return
-    try:
-        from distributed import Client
-    except ImportError as exc:
-        raise ConfigError(_NEEDS_DASK, hint="pip install 'synthpipe[dask]'") from exc
-    try:
-        with _quiet_distributed(), Client(
-            cfg.dask_address, timeout=timeout, set_as_default=False
-        ) as client:
-            workers = len(client.scheduler_info().get("workers", {}))
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise ConfigError(
-            f"no Dask scheduler answers at {cfg.dask_address} (waited {timeout:g} s)",
-            hint="start one there (`dask scheduler`, then `dask worker ADDRESS`), fix "
-            "--dask-address, or leave it out to run a local Dask cluster",
-        ) from exc
-    if workers == 0:
-        log.warning("the Dask scheduler at %s has no workers yet: tasks wait for one",
-                    cfg.dask_address)
-
-
-@contextlib.contextmanager
-def _quiet_distributed() -> Iterator[None]:
-    """distributed logs each failed connection attempt at ERROR; the caller reports it once."""
-    logger = logging.getLogger("distributed")
-    level = logger.level
-    if not logging.getLogger().isEnabledFor(logging.DEBUG):
-        logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-def _dask_task_runner(cfg: RunConfig) -> Any:
-    try:
-        from prefect_dask import DaskTaskRunner
-    except ImportError as exc:
-        raise ConfigError(_NEEDS_DASK, hint="pip install 'synthpipe[dask]'") from exc
-    check_dask_address(cfg)
-    if cfg.dask_address:
-        return DaskTaskRunner(address=cfg.dask_address)
-    return DaskTaskRunner(cluster_kwargs=local_cluster_kwargs(cfg.dask_workers,
-                                                              api_url=_api_url()))
-
-
-def _api_url() -> str | None:
-    """The Prefect API this process talks to (the embedded server's, once it has started)."""
-    from prefect import get_client
-
-    try:
-        with get_client(sync_client=True) as client:
-            return str(client.api_url).rstrip("/")
-    except Exception:  # noqa: BLE001 - the workers then find an API their own way
-        return None
-
-
-def local_cluster_kwargs(workers: int, cores: int | None = None,
-                         api_url: str | None = None) -> dict[str, Any]:
-    """Keyword arguments of the local Dask cluster: ``workers`` processes of one task each.
-
-    Each worker's torch gets ``cores // workers`` threads (at least 1), set through the worker
-    processes' environment (libgomp reads it at load): two trainings on 2 cores, each at 2
-    threads, step slower than at 1 thread each (bench/bench_threads.py "pair",
-    docs/cpu-efficiency.md). ``api_url`` (the flow's Prefect API) goes to the workers as
-    ``PREFECT_API_URL``: without it each worker started an embedded Prefect server of its own
-    to report its task runs, a server start-up per worker on the same cores (docs/dask.md).
-    """
-    cores = cores or os.cpu_count() or 1
-    env = {"OMP_NUM_THREADS": str(max(1, cores // max(1, workers)))}
-    if api_url:
-        env["PREFECT_API_URL"] = api_url
-    return {
-        "n_workers": workers,
-        "threads_per_worker": 1,
-        "processes": True,
-        "dashboard_address": None,
-        "host": "127.0.0.1",
-        "env": env,
-    }
-
-
 def _run(cfg: RunConfig) -> dict[str, Any] | State:
     log.info("synthesizing %s with %s", cfg.table, cfg.model.name)
     # The progress bar lives in this process; Dask workers report through Prefect's logs.
     progress = _progress if cfg.runner == Runner.LOCAL else None
-    approve = _ask_steward if cfg.approval == Approval.REQUIRED else None
+    approve = ask_steward if cfg.approval == Approval.REQUIRED else None
     runner = PrefectRunner(distributed=cfg.runner == Runner.DASK)
     result = run_pipeline(cfg, progress=progress, runner=runner, approve=approve)
     _artifacts(result)
@@ -464,7 +237,7 @@ def synthesize_table(config: dict[str, Any] | None = None) -> dict[str, Any] | S
     send_logs_to_api()
     cfg = RunConfig(**(config or {}))
     if cfg.runner == Runner.DASK:
-        dask_flow = _synthesize_on_dask.with_options(task_runner=_dask_task_runner(cfg))
+        dask_flow = _synthesize_on_dask.with_options(task_runner=dask_task_runner(cfg))
         state = dask_flow(cfg.public_dict(), return_state=True)
         if is_quarantined(state):
             # The parent ends in the same named state (a returned child state would be
@@ -571,7 +344,6 @@ def deploy(
         The deployment id.
     """
     import asyncio
-    from pathlib import Path
 
     import synthpipe
 

@@ -158,7 +158,7 @@ def test_local_dask_workers_start_with_their_share_of_the_cores():
     """The worker processes really get OMP_NUM_THREADS (distributed's Nanny ``env``)."""
     from distributed import Client, LocalCluster
 
-    from synthpipe.orchestration import local_cluster_kwargs
+    from synthpipe.dask_runner import local_cluster_kwargs
 
     api = "http://127.0.0.1:4200/api"
     with LocalCluster(**local_cluster_kwargs(2, cores=2, api_url=api)) as cluster, Client(
@@ -224,8 +224,9 @@ def test_steward_decides_a_paused_run_on_its_report(prefect_harness, table, tmp_
     finalized by the flow and its review log verifies."""
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-    from synthpipe.orchestration import send_decision, synthesize_table
+    from synthpipe.orchestration import synthesize_table
     from synthpipe.report.review import verify_reviews
+    from synthpipe.steward import send_decision
 
     out = tmp_path / "run"
     box = {}

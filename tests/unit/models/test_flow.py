@@ -11,20 +11,22 @@ import pytest
 import torch
 
 from synthpipe.errors import ModelError
+from synthpipe.models._flow_ode import (
+    divergence_exact,
+    divergence_hutchinson,
+    flow_log_prob,
+    guided_velocity,
+    integrate,
+    rademacher,
+    standard_normal_log_prob,
+)
 from synthpipe.models.base import Synthesizer
 from synthpipe.models.flow import (
     FlowMatching,
     VelocityMLP,
-    divergence_exact,
-    divergence_hutchinson,
-    flow_log_prob,
     flow_matching_loss,
-    guided_velocity,
-    integrate,
     interpolate,
-    rademacher,
     sample_times,
-    standard_normal_log_prob,
     target_velocity,
 )
 from synthpipe.training import TrainConfig, seed_everything, train

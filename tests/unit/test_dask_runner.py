@@ -1,8 +1,8 @@
-"""Orchestration helpers that need no Prefect server."""
+"""The local Dask cluster's shape (no Prefect server needed)."""
 
 from __future__ import annotations
 
-from synthpipe.orchestration import local_cluster_kwargs
+from synthpipe.dask_runner import local_cluster_kwargs
 
 
 def test_local_cluster_splits_the_cores_between_workers():

@@ -44,6 +44,7 @@ def run(name: str, repeats: int) -> dict[str, Any]:
     from sdmetrics.reports.single_table import QualityReport
 
     from synthpipe.evaluation import fidelity as fid
+    from synthpipe.evaluation.columns import evaluated_columns
     from synthpipe.models import create_model
 
     if name not in RULE_TABLES:
@@ -59,7 +60,7 @@ def run(name: str, repeats: int) -> dict[str, Any]:
     for _ in range(repeats):
         t0 = time.perf_counter()
         # The two scores sdmetrics' report gives (the detection AUC is left out of the timing).
-        cols = fid.evaluated_columns(meta, {"train": train, "holdout": holdout,
+        cols = evaluated_columns(meta, {"train": train, "holdout": holdout,
                                             "synthetic": synthetic})
         ours = {"column_shapes": fid._column_shapes(train, holdout, synthetic, cols, meta),
                 "pair_trends": fid._pair_trends(train, holdout, synthetic, cols, meta, seed=0,

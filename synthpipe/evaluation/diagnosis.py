@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from synthpipe.evaluation.fidelity import (
+from synthpipe.evaluation.columns import (
     LABEL_KINDS,
     NUMERIC_KINDS,
     TreeEncoder,

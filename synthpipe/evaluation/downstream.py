@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthpipe.evaluation.fidelity import eval_threads, numeric_values
+from synthpipe.evaluation.columns import eval_threads, numeric_values
 from synthpipe.evaluation.utility import TreeModel, best_threshold
 from synthpipe.metadata import ColumnKind, ColumnMeta, TableMetadata
 

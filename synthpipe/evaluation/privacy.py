@@ -64,16 +64,16 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import roc_auc_score
 
 from synthpipe.errors import InputError
-from synthpipe.evaluation.fidelity import (
+from synthpipe.evaluation.columns import (
     LABEL_KINDS,
     MISSING,
     evaluated_columns,
-    jsonable,
     label_strings,
     numeric_values,
     subsample,
 )
 from synthpipe.evaluation.leakage import pii_leakage
+from synthpipe.jsonutil import to_jsonable as jsonable
 from synthpipe.metadata import TableMetadata
 
 logger = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from synthpipe.evaluation.fidelity import (
+from synthpipe.evaluation.columns import (
     LABEL_KINDS,
     NUMERIC_KINDS,
     TreeEncoder,

@@ -21,9 +21,11 @@ import pandas as pd
 
 from synthpipe.config import GateConfig
 from synthpipe.errors import SynthpipeError
-from synthpipe.evaluation.fidelity import evaluated_columns, fidelity_report, jsonable
+from synthpipe.evaluation.columns import evaluated_columns
+from synthpipe.evaluation.fidelity import fidelity_report
 from synthpipe.evaluation.privacy import DensityModel, privacy_report
 from synthpipe.evaluation.utility import utility_report
+from synthpipe.jsonutil import to_jsonable as jsonable
 from synthpipe.metadata import TableMetadata
 
 logger = logging.getLogger(__name__)

@@ -35,14 +35,14 @@ from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from synthpipe.errors import InputError
-from synthpipe.evaluation.fidelity import (
+from synthpipe.evaluation.columns import (
     TreeEncoder,
     eval_threads,
     evaluated_columns,
-    jsonable,
     label_strings,
     tree_classifier,
 )
+from synthpipe.jsonutil import to_jsonable as jsonable
 from synthpipe.metadata import ColumnKind, TableMetadata
 
 logger = logging.getLogger(__name__)

@@ -11,14 +11,9 @@ from sdmetrics.column_pairs import ContingencySimilarity, CorrelationSimilarity
 
 from synthpipe.errors import InputError
 from synthpipe.evaluation import fidelity_report
-from synthpipe.evaluation.fidelity import (
-    TreeEncoder,
-    _pair_trends,
-    detection_auc,
-    jsonable,
-    label_strings,
-    tree_classifier,
-)
+from synthpipe.evaluation.columns import TreeEncoder, label_strings, tree_classifier
+from synthpipe.evaluation.fidelity import _pair_trends, detection_auc
+from synthpipe.jsonutil import to_jsonable as jsonable
 from synthpipe.metadata import ColumnKind, ColumnMeta, TableMetadata
 
 

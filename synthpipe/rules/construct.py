@@ -27,7 +27,7 @@ import pandas as pd
 from synthpipe.metadata import ColumnKind, ColumnMeta, TableMetadata
 from synthpipe.rules.detect import detect_rules
 from synthpipe.rules.kinds import Combination, Order, Rule, Sum, rule_from_state
-from synthpipe.transform.encoders import _restore_numeric
+from synthpipe.transform.numeric import restore_numeric
 
 #: Suffix of the gap column that replaces an ordered numeric column while it is modelled.
 GAP_SUFFIX = "__gap"
@@ -212,7 +212,7 @@ def _cast(values: pd.Series, dtype: str) -> pd.Series:
         missing = np.isnan(x)
         if not pd.api.types.is_float_dtype(target):
             x = np.round(x)
-        s = _restore_numeric(x, missing, dtype, str(values.name))
+        s = restore_numeric(x, missing, dtype, str(values.name))
         s.index = values.index
         return s
     if pd.api.types.is_bool_dtype(target) and values.isna().any():

@@ -16,14 +16,9 @@ import torch
 
 from synthpipe.errors import InputError, ModelError
 from synthpipe.metadata import ColumnKind, TableMetadata
-from synthpipe.transform.encoders import (
-    BooleanEncoder,
-    CategoricalEncoder,
-    ColumnEncoder,
-    DatetimeEncoder,
-    NumericalEncoder,
-    Span,
-)
+from synthpipe.transform.categorical import BooleanEncoder, CategoricalEncoder
+from synthpipe.transform.encoders import ColumnEncoder, Span
+from synthpipe.transform.numeric import DatetimeEncoder, NumericalEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +189,7 @@ class TableTransformer:
 
         Returns:
             ``{column: {"labels_merged", "share_of_cells", "decoded_as"}}``; ``decoded_as`` is
-            ``"a kept label"`` (see :class:`~synthpipe.transform.encoders.CategoricalEncoder`),
+            ``"a kept label"`` (see :class:`~synthpipe.transform.categorical.CategoricalEncoder`),
             ``"the nearest kept number"`` (numeric codes) or ``"missing"`` (no label was
             frequent enough to keep).
         """

@@ -10,7 +10,7 @@ import pytest
 
 from synthpipe.errors import InputError
 from synthpipe.evaluation import privacy_report
-from synthpipe.evaluation.privacy import MixedEncoder, nearest_neighbours, row_hashes
+from synthpipe.evaluation.neighbours import MixedEncoder, nearest_neighbours, row_hashes
 from synthpipe.metadata import ColumnKind, ColumnMeta, TableMetadata
 
 

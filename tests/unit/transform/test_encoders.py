@@ -10,15 +10,13 @@ import pytest
 
 from synthpipe.errors import InputError, ModelError
 from synthpipe.metadata import RARE_PLACEHOLDER
-from synthpipe.transform.encoders import (
-    BooleanEncoder,
-    CategoricalEncoder,
-    ColumnEncoder,
+from synthpipe.transform.categorical import BooleanEncoder, CategoricalEncoder
+from synthpipe.transform.encoders import ColumnEncoder, Span
+from synthpipe.transform.numeric import (
     DatetimeEncoder,
     ModeNormal,
     NumericalEncoder,
     QuantileNormal,
-    Span,
 )
 
 

@@ -361,79 +361,121 @@ def train(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, cond: torch.Tensor
         raise ModelError("cannot train on an empty table")
     if cond is not None and cond.shape[0] != n:
         raise ModelError(f"cond has {cond.shape[0]} rows, x has {n}")
-    started = time.perf_counter()
-    gen = generator if generator is not None else torch.Generator().manual_seed(0)
+    loop = _Loop(model, loss_fn, x, cond, cfg, device,
+                 generator if generator is not None else torch.Generator().manual_seed(0),
+                 monitor)
+    for epoch in range(loop.resume(), cfg.epochs):
+        train_loss = loop.run_epoch(epoch)
+        val_loss = loop.validate(epoch)
+        loop.check_fidelity(epoch)
+        lr_now = loop.opt.param_groups[0]["lr"]
+        loop.result.history.append(
+            {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "lr": lr_now}
+        )
+        loop.result.epochs_run = epoch + 1
+        if progress is not None:
+            progress("fit", epoch + 1, cfg.epochs,
+                     {"loss": train_loss, "val_loss": val_loss, "lr": lr_now})
+        loop.save_checkpoint(epoch)
+        if loop.stop(epoch):
+            break
+    return loop.finish()
 
-    # Validation split drawn on the CPU once (cheap), then everything lives on the device.
-    val_idx, train_idx = validation_split(n, cfg.val_fraction, gen)
-    n_val = int(val_idx.shape[0])
-    x = x.to(device=device, dtype=torch.float32)
-    cond = cond.to(device=device, dtype=torch.long) if cond is not None else None
-    val_idx, train_idx = val_idx.to(device), train_idx.to(device)
-    x_train, x_val = x[train_idx], x[val_idx]
-    c_train = cond[train_idx] if cond is not None else None
-    c_val = cond[val_idx] if cond is not None else None
-    n_train = int(x_train.shape[0])
-    batch_size = min(cfg.batch_size, n_train)
-    steps_per_epoch = max(1, math.ceil(n_train / batch_size))
-    total_steps = steps_per_epoch * cfg.epochs
 
-    model.to(device)
-    model.train()
-    opt = _make_optimizer(model, cfg)
-    ema = _EMA(model, cfg.ema_decay) if cfg.ema_decay is not None else None
-    use_amp = cfg.amp and device.type == "cuda"
+class _Loop:
+    """The state of one :func:`train` run and its steps, in the order train calls them.
 
-    def autocast() -> Any:
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp)
+    Set-up draws the validation split from the generator, moves the data to the device and
+    builds the optimizer and the weight EMA; the batch order is drawn from a device generator
+    seeded from it, so a run is reproducible from its seed.
+    """
 
-    dgen = _device_generator(gen, device)
-    # Class-balanced batches: cumulative row weights for inverse-CDF draws (any table size).
-    cum_weights = None
-    if cfg.class_balance > 0 and c_train is not None:
-        counts = torch.bincount(c_train).float().clamp(min=1.0)
-        cum_weights = torch.cumsum((counts ** -cfg.class_balance)[c_train].double(), dim=0)
-    result = TrainResult()
-    best_val = math.inf
-    best_state: dict[str, torch.Tensor] | None = None
-    bad_epochs = 0
-    checking = monitor is not None and cfg.monitor_every > 0
-    best_check, bad_checks = math.inf, 0
-    start_epoch = 0
-    step = 0
-    ckpt = Path(cfg.checkpoint_path) if cfg.checkpoint_path is not None else None
-    if ckpt is not None and cfg.resume and ckpt.is_file():
-        state = torch.load(ckpt, map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        if ema is not None and state.get("ema") is not None:
-            ema.load(state["ema"], int(state["ema_steps"]), model)
-        start_epoch, step = int(state["epoch"]), int(state["step"])
-        best_val = float(state["best_val"])
-        best_state = state.get("best_state")
-        result.best_epoch = int(state["best_epoch"])
-        bad_epochs = int(state["bad_epochs"])
-        dgen.set_state(state["generator"].cpu())
-        logger.info("resumed training from %s at epoch %d", ckpt, start_epoch)
+    def __init__(self, model: nn.Module, loss_fn: LossFn, x: torch.Tensor,
+                 cond: torch.Tensor | None, cfg: TrainConfig, device: torch.device,
+                 gen: torch.Generator, monitor: MonitorFn | None) -> None:
+        self.model, self.loss_fn, self.cfg, self.device = model, loss_fn, cfg, device
+        self.started = time.perf_counter()
+        # Validation split drawn on the CPU once (cheap), then everything lives on the device.
+        val_idx, train_idx = validation_split(int(x.shape[0]), cfg.val_fraction, gen)
+        self.n_val = int(val_idx.shape[0])
+        x = x.to(device=device, dtype=torch.float32)
+        cond = cond.to(device=device, dtype=torch.long) if cond is not None else None
+        val_idx, train_idx = val_idx.to(device), train_idx.to(device)
+        self.x_train, self.x_val = x[train_idx], x[val_idx]
+        self.c_train = cond[train_idx] if cond is not None else None
+        self.c_val = cond[val_idx] if cond is not None else None
+        self.n_train = int(self.x_train.shape[0])
+        self.batch_size = min(cfg.batch_size, self.n_train)
+        self.steps_per_epoch = max(1, math.ceil(self.n_train / self.batch_size))
+        self.total_steps = self.steps_per_epoch * cfg.epochs
+        model.to(device)
+        model.train()
+        self.opt = _make_optimizer(model, cfg)
+        self.ema = _EMA(model, cfg.ema_decay) if cfg.ema_decay is not None else None
+        self.use_amp = cfg.amp and device.type == "cuda"
+        self.dgen = _device_generator(gen, device)
+        # Class-balanced batches: cumulative row weights for inverse-CDF draws (any table size).
+        self.cum_weights = None
+        if cfg.class_balance > 0 and self.c_train is not None:
+            counts = torch.bincount(self.c_train).float().clamp(min=1.0)
+            self.cum_weights = torch.cumsum(
+                (counts ** -cfg.class_balance)[self.c_train].double(), dim=0)
+        self.monitor = monitor
+        self.checking = monitor is not None and cfg.monitor_every > 0
+        self.result = TrainResult()
+        self.best_val, self.bad_epochs = math.inf, 0
+        self.best_check, self.bad_checks = math.inf, 0
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.step = 0
+        self.ckpt = Path(cfg.checkpoint_path) if cfg.checkpoint_path is not None else None
 
-    for epoch in range(start_epoch, cfg.epochs):
-        if cum_weights is None:
-            order = torch.randperm(n_train, device=device, generator=dgen)
-        else:
-            u = torch.rand(n_train, device=device, generator=dgen, dtype=torch.float64)
-            order = torch.searchsorted(cum_weights, u * cum_weights[-1], right=True).clamp_(
-                max=n_train - 1)
-        epoch_loss = torch.zeros((), device=device)
-        for b in range(steps_per_epoch):
-            idx = order[b * batch_size: (b + 1) * batch_size]
-            # index_select, not x_train[idx]: the same rows, 47 -> 10 us for 1,024 adult rows
-            # on CPU (advanced indexing takes the general gather path).
-            xb = x_train.index_select(0, idx)
-            cb = c_train.index_select(0, idx) if c_train is not None else None
+    def autocast(self) -> Any:
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16,
+                              enabled=self.use_amp)
+
+    def resume(self) -> int:
+        """The first epoch to run: after the checkpoint's, when resuming from one."""
+        cfg, ckpt = self.cfg, self.ckpt
+        if ckpt is None or not cfg.resume or not ckpt.is_file():
+            return 0
+        state = torch.load(ckpt, map_location=self.device, weights_only=True)
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["optimizer"])
+        if self.ema is not None and state.get("ema") is not None:
+            self.ema.load(state["ema"], int(state["ema_steps"]), self.model)
+        self.step = int(state["step"])
+        self.best_val = float(state["best_val"])
+        self.best_state = state.get("best_state")
+        self.result.best_epoch = int(state["best_epoch"])
+        self.bad_epochs = int(state["bad_epochs"])
+        self.dgen.set_state(state["generator"].cpu())
+        logger.info("resumed training from %s at epoch %d", ckpt, int(state["epoch"]))
+        return int(state["epoch"])
+
+    def _order(self) -> torch.Tensor:
+        """This epoch's row order: a permutation, or class-balanced draws with replacement."""
+        n, device, dgen = self.n_train, self.device, self.dgen
+        if self.cum_weights is None:
+            return torch.randperm(n, device=device, generator=dgen)
+        u = torch.rand(n, device=device, generator=dgen, dtype=torch.float64)
+        return torch.searchsorted(self.cum_weights, u * self.cum_weights[-1],
+                                  right=True).clamp_(max=n - 1)
+
+    def run_epoch(self, epoch: int) -> float:
+        """One pass of optimizer steps; returns the mean training loss."""
+        cfg, model, opt = self.cfg, self.model, self.opt
+        order = self._order()
+        epoch_loss = torch.zeros((), device=self.device)
+        for b in range(self.steps_per_epoch):
+            idx = order[b * self.batch_size: (b + 1) * self.batch_size]
+            # index_select, not x_train[idx]: the same rows without advanced indexing's
+            # general gather path (docs/cpu-efficiency.md).
+            xb = self.x_train.index_select(0, idx)
+            cb = self.c_train.index_select(0, idx) if self.c_train is not None else None
             for group in opt.param_groups:
-                group["lr"] = cfg.lr * _lr_factor(cfg, step, total_steps)
-            with autocast():
-                loss = loss_fn(model, xb, cb)
+                group["lr"] = cfg.lr * _lr_factor(cfg, self.step, self.total_steps)
+            with self.autocast():
+                loss = self.loss_fn(model, xb, cb)
             if loss.numel() != 1:
                 raise ModelError(
                     f"loss_fn returned a tensor of shape {tuple(loss.shape)}, not a scalar",
@@ -445,82 +487,100 @@ def train(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, cond: torch.Tensor
             if cfg.grad_clip is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
-            if ema is not None:
-                ema.update()
+            if self.ema is not None:
+                self.ema.update()
             epoch_loss += loss.detach().float()
-            step += 1
+            self.step += 1
         # One host sync per epoch, not per batch.
-        train_loss = float(epoch_loss.item()) / steps_per_epoch
+        train_loss = float(epoch_loss.item()) / self.steps_per_epoch
         if not math.isfinite(train_loss):
             raise ModelError(
                 f"training diverged (loss {train_loss}) in epoch {epoch + 1}",
                 hint="lower the learning rate ('lr') or the batch size",
             )
-        val_loss: float | None = None
-        if n_val:
-            live = None
-            if ema is not None:
-                live = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                model.load_state_dict(ema.shadow)
-            val_loss = _evaluate(model, loss_fn, x_val, c_val, max(batch_size, 1024), autocast)
-            if val_loss < best_val - cfg.min_delta:
-                best_val, bad_epochs = val_loss, 0
-                if not checking:
-                    best_state = _copy_state(model)
-                    result.best_epoch = epoch + 1
-            else:
-                bad_epochs += 1
-            if live is not None:
-                model.load_state_dict(live)
-        elif not checking:
-            result.best_epoch = epoch + 1
-        last = epoch + 1 == cfg.epochs or _over_budget(cfg, started)
-        if checking and ((epoch + 1) % cfg.monitor_every == 0 or last):
-            check = _check(model, monitor, ema)
-            check.update(epoch=epoch + 1, step=step,
-                         seconds=round(time.perf_counter() - started, 2))
-            result.checks.append(check)
-            if check["score"] < best_check - cfg.monitor_min_delta:
-                best_check, bad_checks = check["score"], 0
-                best_state, result.best_epoch = check.pop("state"), epoch + 1
-            else:
-                check.pop("state")
-                bad_checks += 1
-            model.train()
-        lr_now = opt.param_groups[0]["lr"]
-        result.history.append(
-            {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "lr": lr_now}
-        )
-        result.epochs_run = epoch + 1
-        if progress is not None:
-            progress("fit", epoch + 1, cfg.epochs,
-                     {"loss": train_loss, "val_loss": val_loss, "lr": lr_now})
-        if ckpt is not None:
-            _save_checkpoint(ckpt, {
-                "model": model.state_dict(),
-                "optimizer": opt.state_dict(),
-                "ema": ema.shadow if ema is not None else None,
-                "ema_steps": ema.steps if ema is not None else 0,
-                "epoch": epoch + 1,
-                "step": step,
-                "best_val": best_val,
-                "best_state": best_state,
-                "best_epoch": result.best_epoch,
-                "bad_epochs": bad_epochs,
-                "generator": dgen.get_state(),
-            })
-        reason = _stop_reason(cfg, checking, n_val, bad_epochs, bad_checks, started)
-        if reason is not None:
-            result.stopped_early = reason != "time budget"
-            result.stop_reason = reason
-            logger.info("stopped after epoch %d (%s; best %d)", epoch + 1, reason,
-                        result.best_epoch)
-            break
+        return train_loss
 
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    elif ema is not None:
-        model.load_state_dict(ema.shadow)
-    model.eval()
-    result.seconds = time.perf_counter() - started
-    return result
+    def validate(self, epoch: int) -> float | None:
+        """The validation loss of the weights that would be kept (None without a split); keeps
+        the best weights when the validation loss picks them."""
+        if not self.n_val:
+            if not self.checking:
+                self.result.best_epoch = epoch + 1
+            return None
+        model, ema = self.model, self.ema
+        live = None
+        if ema is not None:
+            live = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            model.load_state_dict(ema.shadow)
+        val_loss = _evaluate(model, self.loss_fn, self.x_val, self.c_val,
+                             max(self.batch_size, 1024), self.autocast)
+        if val_loss < self.best_val - self.cfg.min_delta:
+            self.best_val, self.bad_epochs = val_loss, 0
+            if not self.checking:
+                self.best_state = _copy_state(model)
+                self.result.best_epoch = epoch + 1
+        else:
+            self.bad_epochs += 1
+        if live is not None:
+            model.load_state_dict(live)
+        return val_loss
+
+    def check_fidelity(self, epoch: int) -> None:
+        """Every ``monitor_every`` epochs (and at the last): score the weights that would be
+        kept; the best-scoring ones are kept."""
+        cfg = self.cfg
+        last = epoch + 1 == cfg.epochs or _over_budget(cfg, self.started)
+        if not (self.checking and ((epoch + 1) % cfg.monitor_every == 0 or last)):
+            return
+        assert self.monitor is not None
+        check = _check(self.model, self.monitor, self.ema)
+        check.update(epoch=epoch + 1, step=self.step,
+                     seconds=round(time.perf_counter() - self.started, 2))
+        self.result.checks.append(check)
+        if check["score"] < self.best_check - cfg.monitor_min_delta:
+            self.best_check, self.bad_checks = check["score"], 0
+            self.best_state, self.result.best_epoch = check.pop("state"), epoch + 1
+        else:
+            check.pop("state")
+            self.bad_checks += 1
+        self.model.train()
+
+    def save_checkpoint(self, epoch: int) -> None:
+        if self.ckpt is None:
+            return
+        ema = self.ema
+        _save_checkpoint(self.ckpt, {
+            "model": self.model.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "ema": ema.shadow if ema is not None else None,
+            "ema_steps": ema.steps if ema is not None else 0,
+            "epoch": epoch + 1,
+            "step": self.step,
+            "best_val": self.best_val,
+            "best_state": self.best_state,
+            "best_epoch": self.result.best_epoch,
+            "bad_epochs": self.bad_epochs,
+            "generator": self.dgen.get_state(),
+        })
+
+    def stop(self, epoch: int) -> bool:
+        """Whether to stop after this epoch (recording why)."""
+        reason = _stop_reason(self.cfg, self.checking, self.n_val, self.bad_epochs,
+                              self.bad_checks, self.started)
+        if reason is None:
+            return False
+        self.result.stopped_early = reason != "time budget"
+        self.result.stop_reason = reason
+        logger.info("stopped after epoch %d (%s; best %d)", epoch + 1, reason,
+                    self.result.best_epoch)
+        return True
+
+    def finish(self) -> TrainResult:
+        """Load the weights kept (the best, else the EMA's) and return the result."""
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+        elif self.ema is not None:
+            self.model.load_state_dict(self.ema.shadow)
+        self.model.eval()
+        self.result.seconds = time.perf_counter() - self.started
+        return self.result

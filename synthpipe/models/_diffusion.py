@@ -3,7 +3,8 @@
 After Kotelnikov et al., "TabDDPM: Modelling Tabular Data with Diffusion Models" (ICML 2023),
 which combines Gaussian diffusion (Ho et al., 2020) on the quantile-normalized numerical columns
 with multinomial diffusion (Hoogeboom et al., 2021) on the one-hot categorical blocks, and one
-denoiser that sees both.
+denoiser that sees both. The two processes share the noise schedule, the strided timesteps and
+the reverse loop, so they live in one module (about 600 lines) with the denoiser they train.
 
 Conventions. The encoded row is ``[x_num | x_cat]``: ``n_continuous`` leading continuous dims,
 then one-hot blocks of the sizes in ``category_sizes`` (the transformer's layout guarantees this

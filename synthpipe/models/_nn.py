@@ -7,6 +7,7 @@
 - :class:`ClassEmbedding`: class-label embedding with an optional "no class" slot (classifier-free
   guidance drops labels to it).
 - :func:`timestep_embedding`: sinusoidal embedding of a scalar time per row.
+- :func:`drop_labels`: label dropout for classifier-free guidance (TabDDPM, the flow model).
 """
 
 from __future__ import annotations
@@ -280,6 +281,14 @@ class ClassEmbedding(nn.Module):
         if cond is None:
             cond = torch.full((batch,), self.n_classes, dtype=torch.long, device=device)
         return self.embed(cond)
+
+
+def drop_labels(y: torch.Tensor, p: float, null_class: int,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+    """Label dropout for classifier-free guidance: each label becomes ``null_class`` with
+    probability ``p``, so one network learns the conditional and the unconditional model."""
+    drop = torch.rand(y.shape, device=y.device, generator=generator) < p
+    return torch.where(drop, torch.full_like(y, null_class), y)
 
 
 def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:

@@ -1,5 +1,8 @@
 """Synthesizer: the template every model follows.
 
+One class of about 600 lines, kept whole on purpose: it is the contract every model shares,
+and each public method (fit, sample, save, load) is written once here rather than per model.
+
 Public methods live here once: input checks, target handling, encoding, device, seeding,
 batched sampling, save and load. A model writes only the tensor-world hooks:
 
@@ -670,6 +673,15 @@ class Synthesizer:
 
 
 def _json_default(v: Any) -> Any:
+    """JSON for a saved model's config.json: the one place that does not use
+    :func:`synthpipe.jsonutil.to_jsonable`, on purpose.
+
+    A model's state must load back exactly: a categorical encoder's missing marker is NaN, and
+    to_jsonable's ``null`` would load as None (another missing value, and another dtype once
+    decoded), so NaN is written as the token ``NaN`` that Python's json reads back; and a
+    parameter of a type JSON cannot hold (a callable, say) is an error here, where to_jsonable
+    would write its ``str`` and the model could not be loaded.
+    """
     if isinstance(v, np.generic):
         return v.item()
     if isinstance(v, (tuple, set)):

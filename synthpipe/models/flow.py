@@ -48,7 +48,7 @@ from synthpipe.models._flow_ode import (
     guided_velocity,
     integrate,
 )
-from synthpipe.models._nn import ClassEmbedding, timestep_embedding
+from synthpipe.models._nn import ClassEmbedding, drop_labels, timestep_embedding
 from synthpipe.models.base import Synthesizer
 from synthpipe.models.params import COUNT, NON_NEGATIVE, POSITIVE, Interval, Options, Widths
 
@@ -248,8 +248,7 @@ def flow_matching_loss(
     if y is None:
         y = torch.full((n,), null_class, dtype=torch.long, device=dev)
     elif p_uncond > 0:
-        drop = torch.rand(n, device=dev, generator=generator) < p_uncond
-        y = torch.where(drop, torch.full_like(y, null_class), y)
+        y = drop_labels(y, p_uncond, null_class, generator)
     v = model(interpolate(x0, x1, t), t, y)
     return torch.mean((v - target_velocity(x0, x1)) ** 2)
 

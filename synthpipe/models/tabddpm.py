@@ -30,7 +30,7 @@ from synthpipe.models._diffusion import (
     GaussianMultinomialDiffusion,
     MLPDenoiser,
 )
-from synthpipe.models._nn import ACTIVATIONS
+from synthpipe.models._nn import ACTIVATIONS, drop_labels
 from synthpipe.models.base import ProgressFn, Synthesizer
 from synthpipe.models.params import COUNT, NON_NEGATIVE, UNIT, Interval, Options, Widths
 
@@ -280,8 +280,7 @@ class TabDDPM(Synthesizer):
             gen = None
             if model.training:
                 if cb is not None and p_uncond > 0:
-                    drop = torch.rand(cb.shape, device=cb.device) < p_uncond
-                    cb = torch.where(drop, torch.full_like(cb, null_class), cb)
+                    cb = drop_labels(cb, p_uncond, null_class)
             else:
                 # Validation draws the same timesteps and noise every epoch (common random
                 # numbers): epochs are then compared on their weights, not on the draw, which

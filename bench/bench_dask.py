@@ -15,6 +15,7 @@ two lines cross.
 Usage::
 
     python bench/bench_dask.py --tables churn adult --epochs 2 10 40 --runs 3
+    python bench/bench_dask.py --keep --tables churn --epochs 20 --model tabddpm
 
 Writes ``docs/results/dask.json`` after every pair (a killed bench keeps what finished).
 """
@@ -42,13 +43,13 @@ TABLES = {
 }
 
 
-def run(table: str, runner: str, epochs: int, seed: int) -> dict[str, Any]:
-    """One ``synthpipe run --model auto``: wall seconds, exit code, step times, the choice."""
+def run(table: str, runner: str, epochs: int, seed: int, model: str = "auto") -> dict[str, Any]:
+    """One ``synthpipe run --model MODEL``: wall seconds, exit code, step times, the choice."""
     file, target = TABLES[table]
     with tempfile.TemporaryDirectory(prefix="bench-dask-") as tmp:
         out = Path(tmp) / "run"
         cmd = [sys.executable, "-m", "synthpipe.cli", "run", "--table", str(DATA / file),
-               "--target", target, "--model", "auto", "--epochs", str(epochs), "--seed",
+               "--target", target, "--model", model, "--epochs", str(epochs), "--seed",
                str(seed), "--no-cache", "--runner", runner, "--out", str(out)]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -95,6 +96,8 @@ def main() -> None:
     ap.add_argument("--tables", nargs="+", default=["churn", "adult"], choices=sorted(TABLES))
     ap.add_argument("--epochs", nargs="+", type=int, default=[2, 10, 40])
     ap.add_argument("--runs", type=int, default=3, help="pairs per cell")
+    ap.add_argument("--model", default="auto",
+                    help="auto (the candidates fan out) or one model (nothing to fan out)")
     ap.add_argument("--keep", action="store_true", help="add to the existing result file")
     args = ap.parse_args()
     doc = _read(OUT) if args.keep else {}
@@ -102,12 +105,12 @@ def main() -> None:
     doc["machine"] = {"cores": __import__("os").cpu_count(), "python": sys.version.split()[0]}
     for table in args.tables:
         for epochs in args.epochs:
-            key = f"{table}@{epochs}"
-            cell = {"table": table, "epochs": epochs, "pairs_raw": []}
+            key = f"{table}@{epochs}" + ("" if args.model == "auto" else f"/{args.model}")
+            cell = {"table": table, "epochs": epochs, "model": args.model, "pairs_raw": []}
             doc["cells"][key] = cell
             for i in range(args.runs):
                 order = ("local", "dask") if i % 2 == 0 else ("dask", "local")
-                pair = {r: run(table, r, epochs, seed=i) for r in order}
+                pair = {r: run(table, r, epochs, seed=i, model=args.model) for r in order}
                 cell["pairs_raw"].append(pair)
                 cell["summary"] = summarise(cell["pairs_raw"])
                 print(key, i, {r: (pair[r]["wall_s"], pair[r]["exit"]) for r in order},

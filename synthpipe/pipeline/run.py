@@ -226,9 +226,13 @@ def _choose_rebalance(steps: _TimedRunner, cfg: RunConfig, ing: Any, prot: Prote
     judge = "tabddpm" if cfg.model.name == "auto" else cfg.model.name
     choice = steps.run("choose_rebalance", choose_rebalance, train[cols],
                        ing.metadata.subset(cols), cfg, judge, progress)
-    chosen = cfg.model_copy(
-        update={"rebalance": cfg.rebalance.model_copy(update={"spec": choice["spec"]})})
-    return chosen, choice
+    update: dict[str, Any] = {
+        "rebalance": cfg.rebalance.model_copy(update={"spec": choice["spec"]})}
+    if choice.get("guidance_scale") is not None and judge == cfg.model.name:
+        # The run's model samples with the guidance the judge chose.
+        update["model"] = cfg.model.model_copy(update={"params": {
+            **cfg.model.params, "guidance_scale": choice["guidance_scale"]}})
+    return cfg.model_copy(update=update), choice
 
 
 def _finish(steps: _TimedRunner, runner: StepRunner, cfg: RunConfig, plan: RunPlan,

@@ -101,11 +101,12 @@ def test_bad_specs_fail_before_training(cli, tmp_path, args, message):
     assert not out.exists()  # nothing half-written
 
 
+@pytest.mark.parametrize("model", ["tvae", "tabddpm"])
 def test_rebalance_auto_chooses_a_share_on_training_rows_and_records_why(cli, shared_data,
-                                                                          tmp_path):
+                                                                          tmp_path, model):
     out = tmp_path / "auto"
     result = cli("run", "--table", shared_data / "insurance_claims.csv",
-                 "--target", "fraud_reported", "--rebalance", "auto", "--model", "tvae",
+                 "--target", "fraud_reported", "--rebalance", "auto", "--model", model,
                  "--epochs", "3", "--out", out)
     assert result.exit_code in (0, 3), result.output
     manifest = json.loads((out / "manifest.json").read_text())
@@ -123,3 +124,8 @@ def test_rebalance_auto_chooses_a_share_on_training_rows_and_records_why(cli, sh
         assert metrics["sampling"]["mode"] == "unconditional"
     else:
         assert share == pytest.approx(float(auto["spec"]), abs=0.002)
+    # Guidance is judged for a model trained with label dropout (TabDDPM), not for TVAE.
+    scales = [g["guidance_scale"] for g in auto["guidance"]]
+    assert scales == ([1.0, 1.5, 2.0] if model == "tabddpm" else [])
+    params = manifest["model"]["params"]
+    assert params.get("guidance_scale", 1.0) == (auto["guidance_scale"] or 1.0)

@@ -11,7 +11,15 @@ training split as usual, and its output goes through every gate, privacy gates i
 
 A difference within :data:`AUTO_MIN_GAIN` of the natural share's PR-AUC is noise on a
 validation part of a few dozen frauds: the natural share is kept then (fewer invented frauds).
-The manifest and metrics.json record every share tried, its scores, the choice and why.
+
+Guidance: a model trained with label dropout (TabDDPM and the flow model, ``p_uncond > 0``) can
+sample with classifier-free guidance above 1, which pushes each class's rows further from the
+other class's: sharper frauds, at some cost in variety. At the chosen share, the
+:data:`AUTO_GUIDANCE` scales are judged the same way, and one is kept only when it beats plain
+conditional sampling by :data:`AUTO_MIN_GAIN`; the run's model then samples with it.
+
+The manifest and metrics.json record every share and scale tried, its scores, the choice and
+why.
 """
 
 from __future__ import annotations
@@ -34,6 +42,8 @@ AUTO_SHARES = (0.1, 0.2, 0.3, 0.5)
 VALIDATION_FRACTION = 0.25
 #: PR-AUC gain over the natural share below which the natural share is kept.
 AUTO_MIN_GAIN = 0.01
+#: Classifier-free guidance scales tried at the chosen share (1, plain conditional, is the base).
+AUTO_GUIDANCE = (1.5, 2.0)
 
 
 def choose_rebalance(
@@ -54,7 +64,8 @@ def choose_rebalance(
 
     Returns:
         ``{"spec", "chosen_share", "natural_share", "minority", "candidates", "why",
-        "rows": {"fit", "validation"}}``; ``spec`` is None for the natural share.
+        "rows": {"fit", "validation"}, "guidance_scale", "guidance"}``; ``spec`` is None for
+        the natural share, ``guidance_scale`` None for plain conditional sampling.
     """
     from sklearn.metrics import average_precision_score
     from sklearn.model_selection import train_test_split
@@ -76,6 +87,16 @@ def choose_rebalance(
     features = [c for c in train.columns if c != target]
     y_val = (val[target] == minority).to_numpy().astype(int)
     fit_counts = fit[target].value_counts().to_dict()
+
+    def judge(synthetic: pd.DataFrame) -> dict[str, float] | None:
+        """The fraud model's scores on the validation part, trained on ``synthetic``."""
+        y_syn = (synthetic[target] == minority).to_numpy().astype(int)
+        if y_syn.min() == y_syn.max():
+            return None  # a sample without fraud trains no fraud model
+        scores, _ = _fit_scores(synthetic, y_syn, val, features, metadata, cfg.seed)
+        return {"pr_auc": round(float(average_precision_score(y_val, scores)), 4),
+                "recall_at_1pct_fpr": round(_recall_at_fpr(y_val, scores, 0.01), 4)}
+
     tried = []
     for share in (None, *[s for s in AUTO_SHARES if s > natural]):
         if share is None:
@@ -83,17 +104,48 @@ def choose_rebalance(
         else:
             wanted = plan_counts(str(share), fit_counts, None, len(fit))
             synthetic = sample_counts(model, target, wanted, seed=cfg.seed)
-        y_syn = (synthetic[target] == minority).to_numpy().astype(int)
-        if y_syn.min() == y_syn.max():
-            continue  # a sample without fraud trains no fraud model
-        scores, _ = _fit_scores(synthetic, y_syn, val, features, metadata, cfg.seed)
-        tried.append({
-            "share": round(natural, 4) if share is None else share,
-            "natural": share is None,
-            "pr_auc": round(float(average_precision_score(y_val, scores)), 4),
-            "recall_at_1pct_fpr": round(_recall_at_fpr(y_val, scores, 0.01), 4),
-        })
-    return _decide(tried, natural, minority, len(fit), len(val))
+        scored = judge(synthetic)
+        if scored is not None:
+            tried.append({"share": round(natural, 4) if share is None else share,
+                          "natural": share is None, **scored})
+    choice = _decide(tried, natural, minority, len(fit), len(val))
+    choice.update(_choose_guidance(model, choice, fit_counts, len(fit), target, cfg.seed, judge))
+    return choice
+
+
+def _choose_guidance(model: Any, choice: dict[str, Any], fit_counts: dict[Any, int],
+                     n_fit: int, target: str, seed: int,
+                     judge: Any) -> dict[str, Any]:
+    """Judge :data:`AUTO_GUIDANCE` at the chosen share (models trained with label dropout).
+
+    Returns:
+        ``{"guidance_scale", "guidance"}``: the scale kept (None: plain conditional sampling)
+        and each scale's scores; empty scores when the model cannot be guided.
+    """
+    from synthpipe.rebalance import plan_counts, sample_counts
+
+    if not float(getattr(model, "p_uncond", 0) or 0) or not hasattr(model, "guidance_scale"):
+        return {"guidance_scale": None, "guidance": []}
+    spec = choice["spec"] or str(choice["natural_share"])
+    wanted = plan_counts(spec, fit_counts, None, n_fit)
+    base = model.guidance_scale
+    tried = []
+    try:
+        for scale in (1.0, *AUTO_GUIDANCE):
+            model.guidance_scale = scale
+            scored = judge(sample_counts(model, target, wanted, seed=seed))
+            if scored is not None:
+                tried.append({"guidance_scale": scale, **scored})
+    finally:
+        model.guidance_scale = base
+    plain = next((t for t in tried if t["guidance_scale"] == 1.0), None)
+    best = max(tried, key=lambda t: t["pr_auc"]) if tried else None
+    keep = (best is not None and plain is not None and best is not plain
+            and best["pr_auc"] - plain["pr_auc"] >= AUTO_MIN_GAIN)
+    if keep:
+        log.info("rebalance auto: guidance %s (PR-AUC %s, plain %s)", best["guidance_scale"],
+                 best["pr_auc"], plain["pr_auc"])
+    return {"guidance_scale": best["guidance_scale"] if keep else None, "guidance": tried}
 
 
 def _decide(tried: list[dict[str, Any]], natural: float, minority: Any, n_fit: int,

@@ -13,6 +13,9 @@ sampling (rows/s, median of ``--repeats`` runs, in the same process).
 ``--seeds N`` fits every model N times (model seeds 0..N-1, same data split, same classifier
 seed) and the table shows medians over the seeds; every seed's numbers are in the JSON.
 
+``--guidance W [W ...]`` samples each fit of a model trained with label dropout (tabddpm,
+flow) once per classifier-free guidance scale (1: plain conditional sampling).
+
 ``--class-balance A [B ...]`` fits the models trained by synthpipe's loop (tvae, tabddpm, flow)
 once per value of their ``class_balance`` parameter (class-weighted batches; ``synthpipe run
 --rebalance`` uses ``pipeline.REBALANCE_CLASS_BALANCE``, the default here); ctgan has its own
@@ -79,7 +82,8 @@ def rows_per_second(fn, n: int, repeats: int) -> float:
 
 def bench_table(name: str, models: list[str], share: float, repeats: int, epochs: int | None,
                 seeds: int, done: list[dict], save,
-                class_balances: tuple[float, ...] = (REBALANCE_CLASS_BALANCE,)) -> None:
+                class_balances: tuple[float, ...] = (REBALANCE_CLASS_BALANCE,),
+                guidance: tuple[float, ...] = (1.0,)) -> None:
     """Fit every model ``seeds`` times (per ``class_balance`` value where the model has that
     parameter) on one table; append one result per fit to ``done`` and call ``save()`` after
     each."""
@@ -108,20 +112,6 @@ def bench_table(name: str, models: list[str], share: float, repeats: int, epochs
         model.fit(train[cols], meta, target=target)
         fit_s = time.perf_counter() - t0
         n = len(train)
-        counts = plan_counts(str(share), class_counts, n, n)
-        synthetic = sample_counts(model, target, counts, seed=1000 + seed)
-        extra = augment_counts(str(share), class_counts)
-        extra = {c: k for c, k in extra.items() if k > 0}
-        augmented = pd.concat(
-            [train[cols], sample_counts(model, target, extra, seed=2000 + seed)],
-            ignore_index=True,
-        )
-        report = downstream_report(
-            train[cols], holdout[cols], synthetic, target, minority, meta,
-            augmented=augmented,
-        )
-        within = within_class_fidelity(train[cols], holdout[cols], synthetic, meta, target,
-                                       seed=0).get(str(minority), {})
         n_speed = min(20_000, 5 * n)
         uncond = rows_per_second(lambda k, m=model: m.sample(k, seed=3), n_speed, repeats)
         cond = rows_per_second(
@@ -129,25 +119,44 @@ def bench_table(name: str, models: list[str], share: float, repeats: int, epochs
             n_speed,
             repeats,
         )
-        done.append(
-            {
-                "table": name,
-                "model": model_name,
-                "seed": seed,
-                "class_balance": cb,
-                "train_rows": n,
-                "minority": str(minority),
-                "fit_seconds": round(fit_s, 1),
-                "downstream": report,
-                "within_class_minority": within,
-                "rows_per_s_unconditional": round(uncond),
-                "rows_per_s_minority": round(cond),
-                "minority_vs_unconditional": round(cond / uncond, 3),
-            }
-        )
-        save()
-        print(name, model_name, f"class_balance={cb}", seed, json.dumps(report["verdict"]),
-              flush=True)
+        guided = float(getattr(model, "p_uncond", 0) or 0) > 0
+        for scale in (guidance if guided else (None,)):
+            if scale is not None:
+                model.guidance_scale = scale
+            counts = plan_counts(str(share), class_counts, n, n)
+            synthetic = sample_counts(model, target, counts, seed=1000 + seed)
+            extra = augment_counts(str(share), class_counts)
+            extra = {c: k for c, k in extra.items() if k > 0}
+            augmented = pd.concat(
+                [train[cols], sample_counts(model, target, extra, seed=2000 + seed)],
+                ignore_index=True,
+            )
+            report = downstream_report(
+                train[cols], holdout[cols], synthetic, target, minority, meta,
+                augmented=augmented,
+            )
+            within = within_class_fidelity(train[cols], holdout[cols], synthetic, meta, target,
+                                           seed=0).get(str(minority), {})
+            done.append(
+                {
+                    "table": name,
+                    "model": model_name,
+                    "seed": seed,
+                    "class_balance": cb,
+                    "guidance_scale": scale,
+                    "train_rows": n,
+                    "minority": str(minority),
+                    "fit_seconds": round(fit_s, 1),
+                    "downstream": report,
+                    "within_class_minority": within,
+                    "rows_per_s_unconditional": round(uncond),
+                    "rows_per_s_minority": round(cond),
+                    "minority_vs_unconditional": round(cond / uncond, 3),
+                }
+            )
+            save()
+            print(name, model_name, f"class_balance={cb}", f"guidance={scale}", seed,
+                  json.dumps(report["verdict"]), flush=True)
 
 
 def _median(values: list) -> float | None:
@@ -169,8 +178,10 @@ def markdown(results: list[dict]) -> str:
     ]
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in results:
-        cb = r.get("class_balance")
+        cb, g = r.get("class_balance"), r.get("guidance_scale")
         label = r["model"] if cb is None else f"{r['model']} (a={cb:g})"
+        if g is not None and g != 1.0:
+            label += f" w={g:g}"
         groups.setdefault((r["table"], label), []).append(r)
     for (table, model), runs in groups.items():
 
@@ -213,6 +224,9 @@ def main() -> None:
     parser.add_argument("--class-balance", type=float, nargs="+",
                         default=[REBALANCE_CLASS_BALANCE],
                         help="class_balance values for tvae/tabddpm/flow (one fit set each)")
+    parser.add_argument("--guidance", type=float, nargs="+", default=[1.0],
+                        help="classifier-free guidance scales sampled from each tabddpm/flow "
+                        "fit (1: plain conditional)")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "results" / "rebalance.json",
                         help="results JSON (default docs/results/rebalance.json)")
     parser.add_argument("--report", action="store_true",
@@ -228,7 +242,7 @@ def main() -> None:
 
     for table in args.tables:
         bench_table(table, args.models, args.share, args.repeats, args.epochs, args.seeds,
-                    results, save, tuple(args.class_balance))
+                    results, save, tuple(args.class_balance), tuple(args.guidance))
     print(markdown(results))
 
 

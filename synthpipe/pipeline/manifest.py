@@ -95,11 +95,11 @@ def build_manifest(
         "input": {
             "path": ing.path,
             "sha256": ing.sha256,
-            "rows": len(ing.df),
-            "columns": ing.df.shape[1],
+            "rows": ing.rows,
+            "columns": ing.n_columns,
         },
         "rows": {
-            "input": len(ing.df),
+            "input": ing.rows,
             "train": train_rows,
             "holdout": holdout_rows,
             "synthetic": plan.n_rows,

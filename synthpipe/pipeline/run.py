@@ -195,6 +195,7 @@ def _run(
     ing = steps.run("ingest", ingest, cfg)
     contract = steps.run("validate_input", validate_input, ing.df, cfg)
     prot = steps.run("protect", protect, ing.df, ing.metadata, cfg)
+    ing.release()  # from here on every step reads the protected copy
     train, holdout = steps.run("split", split, prot.df, cfg)
     auto = None
     if cfg.rebalance.spec == "auto":

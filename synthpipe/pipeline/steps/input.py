@@ -19,12 +19,27 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Ingested:
-    """The input table as read, with its provenance."""
+    """The input table as read, with its provenance.
 
-    df: pd.DataFrame
+    ``df`` is released (:meth:`release`) once the table is protected: every later step reads
+    the protected copy, and on a large table the input frame would otherwise be the largest
+    object of the run for its whole length. ``rows`` and ``n_columns`` stay.
+    """
+
+    df: pd.DataFrame | None
     path: str
     sha256: str
     metadata: TableMetadata
+    rows: int = -1
+    n_columns: int = -1
+
+    def __post_init__(self) -> None:
+        if self.df is not None and self.rows < 0:
+            self.rows, self.n_columns = len(self.df), int(self.df.shape[1])
+
+    def release(self) -> None:
+        """Let go of the input frame (its shape is kept)."""
+        self.df = None
 
 
 def check_input_paths(cfg: RunConfig) -> None:

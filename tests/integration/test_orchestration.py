@@ -349,3 +349,32 @@ def _wait_for_paused_run(timeout=240):
             return runs[0].id
         time.sleep(1)
     raise AssertionError("the flow never paused for approval")
+
+
+_ACTIVE = {"now": 0, "max": 0}
+_LOCK = threading.Lock()
+
+
+def _slow_part(i):
+    with _LOCK:
+        _ACTIVE["now"] += 1
+        _ACTIVE["max"] = max(_ACTIVE["max"], _ACTIVE["now"])
+    time.sleep(0.5)
+    with _LOCK:
+        _ACTIVE["now"] -= 1
+    return i * 10
+
+
+def test_local_parts_run_at_most_two_side_by_side(prefect_harness):
+    """Mapped steps that overlap in one process (the output's parts) run in waves, so a large
+    output does not hold every part in memory at once; results keep their order."""
+    from prefect import flow
+
+    from synthpipe.orchestration import LOCAL_PARALLEL_CALLS, PrefectRunner
+
+    @flow
+    def parts():
+        return PrefectRunner().map("sample_chunk", _slow_part, [(i,) for i in range(5)])
+
+    assert parts() == [0, 10, 20, 30, 40]
+    assert _ACTIVE["max"] == LOCAL_PARALLEL_CALLS == 2

@@ -91,6 +91,22 @@ def summarise(pairs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def report(doc: dict[str, Any]) -> str:
+    """The markdown table of docs/dask.md: one row per cell, medians over its pairs."""
+    lines = ["| table | model | epochs | pairs | local (train step) | dask, 2 workers (train step) "
+             "| dask / local |", "|---|---|---|---|---|---|---|"]
+    for cell in doc.get("cells", {}).values():
+        sm = cell.get("summary") or {}
+        if not sm.get("pairs"):
+            continue
+        lines.append(
+            f"| {cell['table']} | {cell.get('model', 'auto')} | {cell['epochs']} | "
+            f"{sm['pairs']} | {sm['local_s']:.0f} s ({sm['local_train_s']:.0f} s) | "
+            f"{sm['dask_s']:.0f} s ({sm['dask_train_s']:.0f} s) | "
+            f"{sm['ratio_dask_over_local']:.2f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tables", nargs="+", default=["churn", "adult"], choices=sorted(TABLES))
@@ -99,7 +115,11 @@ def main() -> None:
     ap.add_argument("--model", default="auto",
                     help="auto (the candidates fan out) or one model (nothing to fan out)")
     ap.add_argument("--keep", action="store_true", help="add to the existing result file")
+    ap.add_argument("--report", action="store_true", help="print the table of the result file")
     args = ap.parse_args()
+    if args.report:
+        print(report(_read(OUT)))
+        return
     doc = _read(OUT) if args.keep else {}
     doc.setdefault("cells", {})
     doc["machine"] = {"cores": __import__("os").cpu_count(), "python": sys.version.split()[0]}

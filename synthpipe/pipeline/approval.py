@@ -100,14 +100,14 @@ def finalize(run_dir: str | Path, decision: str, by: str, comment: str = "",
             changed since it was read, or the request is malformed (decision, empty ``by``).
     """
     run_dir = Path(run_dir)
-    manifest = _resumable_manifest(run_dir)
+    signed = _signing_entry(run_dir)
+    manifest = _resumable_manifest(run_dir, signed)
     report = run_dir / "report.html"
     if expected_report_sha is not None and report.is_file() and (
             sha256_file(report) != expected_report_sha):
         raise InputError(f"{report} changed after it was read; refusing to sign it",
                          hint="read the report again, then decide")
-    entry = _signing_entry(run_dir) or record_review(run_dir, decision, by, comment,
-                                                     finalizing=True)
+    entry = signed or record_review(run_dir, decision, by, comment, finalizing=True)
     decision = entry["decision"]
     kept = Path(REVIEWED) / str(entry["seq"])
     (run_dir / kept).mkdir(parents=True, exist_ok=True)
@@ -157,9 +157,9 @@ def finalize(run_dir: str | Path, decision: str, by: str, comment: str = "",
     )
 
 
-def _resumable_manifest(run_dir: Path) -> dict[str, Any]:
-    """The awaiting manifest; after a crash part-way through finalizing, the signed copy."""
-    entry = _signing_entry(run_dir)
+def _resumable_manifest(run_dir: Path, entry: dict[str, Any] | None) -> dict[str, Any]:
+    """The awaiting manifest; after a crash part-way through finalizing (``entry``, the log
+    entry that already signed it), the signed copy."""
     if entry is not None:
         kept = run_dir / REVIEWED / str(entry["seq"]) / MANIFEST
         source = kept if kept.is_file() else run_dir / MANIFEST

@@ -107,6 +107,14 @@ def finalize(run_dir: str | Path, decision: str, by: str, comment: str = "",
             sha256_file(report) != expected_report_sha):
         raise InputError(f"{report} changed after it was read; refusing to sign it",
                          hint="read the report again, then decide")
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    gates = metrics.get("gates")
+    if not isinstance(gates, dict) or not isinstance(gates.get("publishable"), bool):
+        # Fail closed: an awaiting run's gates passed, so a verdict that is missing now means
+        # the file was replaced or damaged; nothing is signed or moved.
+        raise InputError(f"{run_dir / 'metrics.json'} has no gate verdict; refusing to "
+                         "publish on it",
+                         hint="restore the run's metrics.json or re-run the job")
     entry = signed or record_review(run_dir, decision, by, comment, finalizing=True)
     decision = entry["decision"]
     kept = Path(REVIEWED) / str(entry["seq"])
@@ -126,8 +134,7 @@ def finalize(run_dir: str | Path, decision: str, by: str, comment: str = "",
         "reviewed_manifest": (kept / MANIFEST).as_posix(),
         "reviewed_report": (kept / "report.html").as_posix(),
     }
-    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-    verdict = with_check(metrics.get("gates") or {"publishable": True}, approval_check(approval))
+    verdict = with_check(gates, approval_check(approval))
     if not verdict["publishable"]:
         _write_reasons(run_dir, verdict)
     augment = manifest.get("output_mode") == "augment"

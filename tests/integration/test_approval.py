@@ -199,3 +199,20 @@ def test_a_decision_interrupted_after_it_was_recorded_is_finished_once(run):
     assert [e["entry_hash"] for e in entries] == [entry["entry_hash"]]
     assert result.verdict == "published"
     assert verify_reviews(run).ok
+
+
+def test_metrics_without_a_gate_verdict_fail_closed(run):
+    # A metrics.json whose gate verdict is gone publishes nothing, even with the manifest's
+    # hash rewritten to match (else the hash check refuses first): the decision is refused
+    # before it is recorded, and the table stays pending.
+    metrics = json.loads((run / "metrics.json").read_text())
+    del metrics["gates"]
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    manifest = _manifest(run)
+    manifest["outputs"]["metrics.json"] = sha256_file(run / "metrics.json")
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(InputError) as err:
+        finalize(run, "approve", "dana")
+    assert "gate verdict" in str(err.value)
+    assert not (run / REVIEW_LOG).exists() and (run / "pending").is_dir()
+    assert not (run / "synthetic.parquet").exists()

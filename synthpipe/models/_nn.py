@@ -208,11 +208,20 @@ class DiscreteSpans(nn.Module):
         (the first column whose running sum exceeds the target): one random number and a few
         comparisons per span, no pass over every category but the running sum itself.
 
+        Each span is first scaled so that its largest weight is 1: on one running sum in
+        float32 a span whose weights are all tiny next to the sum before it (a TabDDPM reverse
+        step where the predicted category disagrees with the current one, sharpened by
+        guidance: span totals of 1e-6 after a sum of 100) would get an empty interval, and the
+        search would land past its last column. The drawn column is also held within its
+        span.
+
         Returns:
             The one-hot draw, float32, shape of ``w``.
         """
         n = w.shape[0]
-        cum = torch.cumsum(w.float(), dim=1)
+        w = w.float()
+        w = w / self.expand(self.segment_max(w).clamp(min=torch.finfo(torch.float32).tiny))
+        cum = torch.cumsum(w, dim=1)
         end = cum.index_select(1, self.ends)
         # Spans are contiguous: each starts where the previous one ends.
         start = torch.cat([end.new_zeros((n, 1)), end[:, :-1]], dim=1)
@@ -222,6 +231,7 @@ class DiscreteSpans(nn.Module):
         # A zero-weight category adds nothing to the running sum, so it is never the first
         # column above the target.
         column = torch.searchsorted(cum, target.contiguous(), right=True)
+        column = torch.minimum(torch.maximum(column, self.offsets), self.ends)
         out = torch.zeros_like(cum)
         return out.scatter_(1, column, 1.0)
 

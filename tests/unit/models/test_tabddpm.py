@@ -279,6 +279,21 @@ def test_block_softmax_and_draws_work_per_block():
                                rtol=0)
 
 
+def test_a_span_of_tiny_weights_after_large_ones_is_still_drawn_within_itself():
+    # A reverse step under guidance gave one row a last span whose weights summed to about
+    # 1e-6 after 316 columns of ordinary weights: in a float32 running sum that span had no
+    # room, and the draw landed one column past the end (an IndexError in a real run).
+    from synthpipe.models._nn import DiscreteSpans
+
+    spans = DiscreteSpans([3] * 105 + [2])
+    w = torch.ones((20_000, 317))
+    w[:, -2:] = torch.tensor([1e-9, 3e-9])
+    draws = spans.sample_weights(w, torch.Generator().manual_seed(0))
+    assert torch.equal(draws.sum(1), torch.full((20_000,), 106.0))
+    last = draws[:, -2:].mean(0)
+    torch.testing.assert_close(last, torch.tensor([0.25, 0.75]), atol=0.015, rtol=0)
+
+
 # ------------------------------------------------------------------------------ exact samplers
 
 

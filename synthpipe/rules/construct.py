@@ -7,9 +7,11 @@ columns:
 - a column fixed by a :class:`~synthpipe.rules.kinds.Dependency`, :class:`~.Sum` or
   :class:`~.Product` is not modelled at all; it is computed from its sources after sampling;
 - a numeric :class:`~.Order` ``a >= b`` whose gap is tighter than ``a`` itself is modelled as the
-  gap ``a - b`` and rebuilt as ``b + max(gap, 0)`` (``gap`` mode); otherwise ``a`` is modelled as
-  it is and raised to ``b`` where a sampled row breaks the rule (``clip`` mode). Declared orders
-  between dates are kept the same way, after the date-order rules of
+  gap ``a - b`` and rebuilt as ``b + max(gap, 0)``, held within ``a``'s real range (``gap``
+  mode: ``b`` plus a gap can pass the largest real ``a``, and the range can only raise ``a``
+  above ``b`` or lower it to a maximum that is at least every real ``b``); otherwise ``a`` is
+  modelled as it is and raised to ``b`` where a sampled row breaks the rule (``clip`` mode).
+  Declared orders between dates are kept the same way, after the date-order rules of
   :mod:`synthpipe.constraints`.
 
 Rules are undone in one pass (orders, then derived columns): found rules never fix a column
@@ -48,6 +50,7 @@ class TableRules:
         self.detect = detect
         self.rules_: list[Rule] = []
         self.gaps_: dict[str, str] = {}
+        self.gap_ranges_: dict[str, tuple[float, float]] = {}
 
     # ------------------------------------------------------------------ fit / apply
 
@@ -61,6 +64,7 @@ class TableRules:
                 r.fit_range(df)
         self.rules_ = rules
         self.gaps_ = {}
+        self.gap_ranges_ = {}
         for r in rules:
             if isinstance(r, Order) and _is_number(df[r.column]) and _is_number(df[r.sources[0]]) \
                     and r.column not in self.gaps_.values() and r.column not in self.derived \
@@ -69,6 +73,7 @@ class TableRules:
                 gap = a - pd.to_numeric(df[r.sources[0]], errors="coerce")
                 if float(gap.std()) < float(a.std()) and r.sources[0] not in self.gaps_:
                     self.gaps_[r.column] = r.sources[0]
+                    self.gap_ranges_[r.column] = (float(a.min()), float(a.max()))
         return self
 
     @property
@@ -130,7 +135,10 @@ class TableRules:
             if name not in out.columns:
                 continue
             gap = np.clip(out[name].to_numpy(dtype="float64"), 0, None)
-            values = pd.to_numeric(out[src], errors="coerce").to_numpy(dtype="float64") + gap
+            base = pd.to_numeric(out[src], errors="coerce").to_numpy(dtype="float64")
+            values = base + gap
+            if col in self.gap_ranges_:
+                values = np.maximum(np.clip(values, *self.gap_ranges_[col]), base)
             out[col] = _cast(pd.Series(values, index=out.index), dtypes.get(col, "float64"))
             out = out.drop(columns=[name])
         derived = set(self.derived)
@@ -183,7 +191,8 @@ class TableRules:
     # ------------------------------------------------------------------ state
 
     def to_state(self) -> dict[str, Any]:
-        return {"rules": [r.to_state() for r in self.rules_], "gaps": dict(self.gaps_)}
+        return {"rules": [r.to_state() for r in self.rules_], "gaps": dict(self.gaps_),
+                "gap_ranges": {c: list(v) for c, v in self.gap_ranges_.items()}}
 
     @classmethod
     def from_state(cls, state: dict[str, Any] | None) -> TableRules:
@@ -191,6 +200,8 @@ class TableRules:
         state = state or {}
         obj.rules_ = [rule_from_state(s) for s in state.get("rules", [])]
         obj.gaps_ = dict(state.get("gaps", {}))
+        obj.gap_ranges_ = {c: (float(v[0]), float(v[1]))
+                           for c, v in state.get("gap_ranges", {}).items()}
         return obj
 
 

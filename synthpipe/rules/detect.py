@@ -59,6 +59,10 @@ MAX_COMBINATIONS = 300
 #: A group's joint labels seen in this many rows must cover this share of the rows.
 MIN_COMBINATION_ROWS = 5
 MIN_COMBINATION_COVER = 0.98
+#: A group whose real combinations have this many rows each on average is modelled as one
+#: joint column (its joint shares are then a marginal, which every model learns best); a
+#: sparser group is modelled column by column and repaired (see docs/rules.md).
+JOINT_MIN_MEAN_ROWS = 100
 _SAMPLE = 512
 
 
@@ -454,6 +458,7 @@ def _combinations(df: pd.DataFrame, metadata: TableMetadata, cols: list[str],
         if len(combos) > MAX_COMBINATIONS:
             continue
         allowed = [tuple(_py(x) for x in k) for k in combos.index]
+        mode = "joint" if n / len(combos) >= JOINT_MIN_MEAN_ROWS else "repair"
         found.append(Combination(column=group[0], sources=tuple(group[1:]), rows=n,
-                                 allowed=allowed))
+                                 allowed=allowed, mode=mode))
     return found

@@ -101,3 +101,19 @@ def test_real_fixed_combinations_are_found(shared_data):
     groups = [set(r.columns) for r in detect_rules(df.drop(columns=["fraud_reported"]), meta)
               if r.kind == "combination"]
     assert {"incident_type", "collision_type"} <= set().union(*groups)
+
+
+def test_a_dense_combination_is_modelled_jointly_a_sparse_one_repaired(shared_data):
+    # The accident and claim months (36 real combinations over thousands of rows, 74% the same
+    # month) are modelled as one joint column, so their joint shares are learned as a
+    # marginal; insurance_claims' groups (1,000 rows) are too sparse for that and repaired.
+    from synthpipe.rules.detect import JOINT_MIN_MEAN_ROWS
+    from tests.hard_tables import claims_months
+
+    df = claims_months(n=5_000, seed=3, extra=2).drop(columns=["fraud"])
+    (months,) = [r for r in detect_rules(df, detect_metadata(df)) if r.kind == "combination"]
+    assert set(months.columns) == {"accident_month", "claim_month"}
+    assert months.mode == "joint" and len(df) / len(months.allowed) >= JOINT_MIN_MEAN_ROWS
+    real = pd.read_csv(shared_data / "insurance_claims.csv").drop(columns=["fraud_reported"])
+    modes = {r.mode for r in detect_rules(real, detect_metadata(real)) if r.kind == "combination"}
+    assert modes == {"repair"}

@@ -324,10 +324,10 @@ def evaluate(
     with stdout_for_json(as_json):
         try:
             from synthpipe.config import load_config
-            from synthpipe.evaluation import evaluate as run_evaluation
             from synthpipe.evaluation import gates
             from synthpipe.io import read_table, write_json
             from synthpipe.metadata import detect_metadata
+            from synthpipe.pipeline.steps.assess import evaluate as assess
 
             cfg = load_config(config)
             tr, ho, sy = (read_table(p, cfg.na_values, cfg.encoding)
@@ -338,10 +338,11 @@ def evaluate(
                 from synthpipe.errors import InputError
 
                 raise InputError(f"target column {target!r} is not in {real}")
-            metrics = run_evaluation(
-                tr, ho, sy[tr.columns], meta.subset(list(tr.columns)), target, seed=seed,
-                published=sy,
-            )
+            # The run's own assessment: scores, the diagnosis of what gives the rows away and,
+            # with a target, the within-class fidelity.
+            cfg = cfg.model_copy(update={"target": target, "seed": seed})
+            metrics = assess(tr, ho, sy[tr.columns], sy, meta.subset(list(tr.columns)), cfg,
+                             pii_values={})
             metrics["gates"] = gates(metrics, cfg.gates)
             write_json(metrics, out)
         except SynthpipeError as exc:

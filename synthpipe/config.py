@@ -280,11 +280,6 @@ class RunConfig(_Strict):
                 f"--rebalance {self.rebalance.spec} needs a label column to rebalance: "
                 "add --target COL (for the sample: --target is_fraud)"
             )
-        if self.rebalance.spec == "auto" and self.rebalance.mode == "augment":
-            raise ValueError(
-                "--rebalance auto chooses the share of synthetic rows; augment mode needs a "
-                "share you give: use --rebalance 0.3 --mode augment, or drop --mode"
-            )
         if self.rebalance.mode == "augment" and self.rebalance.spec is None:
             raise ValueError(
                 "--mode augment adds synthetic minority rows up to a --rebalance share: "

@@ -129,3 +129,29 @@ def test_rebalance_auto_chooses_a_share_on_training_rows_and_records_why(cli, sh
     assert scales == ([1.0, 1.5, 2.0] if model == "tabddpm" else [])
     params = manifest["model"]["params"]
     assert params.get("guidance_scale", 1.0) == (auto["guidance_scale"] or 1.0)
+
+
+def test_rebalance_auto_in_augment_mode_judges_real_plus_synthetic_rows(cli, shared_data,
+                                                                        tmp_path):
+    out = tmp_path / "auto-augment"
+    result = cli("run", "--table", shared_data / "insurance_claims.csv",
+                 "--target", "fraud_reported", "--rebalance", "auto", "--mode", "augment",
+                 "--model", "tvae", "--epochs", "3", "--out", out)
+    assert result.exit_code in (0, 3), result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    metrics = json.loads((out / "metrics.json").read_text())
+    auto = manifest["rebalance_auto"]
+    assert auto["mode"] == "augment" and auto["rows"] == {"fit": 600, "validation": 200}
+    assert any(c["natural"] for c in auto["candidates"])  # the real rows alone, judged too
+    assert manifest["output_mode"] == "augment" and manifest["contains_real_rows"] is True
+    name = "augmented.parquet" if result.exit_code == 0 else "quarantine/augmented.parquet"
+    published = pd.read_parquet(out / name)
+    added = sum(metrics["augment"]["synthetic_rows_added"].values())
+    assert metrics["augment"]["real_rows"] == manifest["rows"]["train"]
+    assert len(published) == manifest["rows"]["train"] + added
+    if auto["chosen_share"] == auto["natural_share"]:
+        assert added == 0 and "no synthetic row added" in auto["why"]
+    else:
+        share = (published["fraud_reported"] == "Y").mean()
+        assert share == pytest.approx(auto["chosen_share"], abs=0.002)
+    _check_downstream(metrics, {"real", "synthetic", "augmented"})

@@ -9,6 +9,13 @@ the score a fraud team reads). The real holdout, which the report scores on, is 
 best share becomes the run's rebalance spec; the run's own model is then trained on the whole
 training split as usual, and its output goes through every gate, privacy gates included.
 
+In augment mode (``--mode augment``) each candidate is the real rows of the larger part plus
+synthetic minority rows up to the share, and the natural share is the real rows alone: a share
+is kept only when its added rows make a better fraud model than the real rows do, so an
+augmented table is never chosen to be worse than the real one on validation. When none does,
+the published augmented table is the real training rows with no synthetic row added, and the
+manifest says so.
+
 A difference within :data:`AUTO_MIN_GAIN` of the natural share's PR-AUC is noise on a
 validation part of a few dozen frauds: the natural share is kept then (fewer invented frauds).
 
@@ -72,7 +79,7 @@ def choose_rebalance(
 
     from synthpipe.evaluation.downstream import _fit_scores, _recall_at_fpr
     from synthpipe.models import create_model
-    from synthpipe.rebalance import plan_counts, sample_counts
+    from synthpipe.rebalance import augment_counts, plan_counts, sample_counts
 
     target = cfg.target
     counts = train[target].value_counts()
@@ -97,43 +104,61 @@ def choose_rebalance(
         return {"pr_auc": round(float(average_precision_score(y_val, scores)), 4),
                 "recall_at_1pct_fpr": round(_recall_at_fpr(y_val, scores, 0.01), 4)}
 
+    augment = cfg.rebalance.mode == "augment"
+
+    def build(share: float | None) -> pd.DataFrame:
+        """The fraud model's training rows for one candidate share (None: the natural one)."""
+        if augment:  # real rows plus synthetic minority rows up to the share
+            if share is None:
+                return fit
+            add = {c: k for c, k in augment_counts(str(share), fit_counts).items() if k > 0}
+            return pd.concat([fit, sample_counts(model, target, add, seed=cfg.seed)],
+                             ignore_index=True)
+        if share is None:
+            return model.sample(len(fit), seed=cfg.seed)
+        return sample_counts(model, target, plan_counts(str(share), fit_counts, None, len(fit)),
+                             seed=cfg.seed)
+
     tried = []
     for share in (None, *[s for s in AUTO_SHARES if s > natural]):
-        if share is None:
-            synthetic = model.sample(len(fit), seed=cfg.seed)
-        else:
-            wanted = plan_counts(str(share), fit_counts, None, len(fit))
-            synthetic = sample_counts(model, target, wanted, seed=cfg.seed)
-        scored = judge(synthetic)
+        scored = judge(build(share))
         if scored is not None:
             tried.append({"share": round(natural, 4) if share is None else share,
                           "natural": share is None, **scored})
     choice = _decide(tried, natural, minority, len(fit), len(val))
-    choice.update(_choose_guidance(model, choice, fit_counts, len(fit), target, cfg.seed, judge))
+    choice["mode"] = cfg.rebalance.mode
+    if augment and choice["spec"] is None:
+        # Augment mode keeps the real rows as they are: the natural share as a spec adds no row.
+        choice["spec"] = repr(natural)
+        choice["why"] += "; augmented.parquet holds the real training rows, no synthetic row added"
+        choice.update({"guidance_scale": None, "guidance": []})
+        return choice
+    chosen = choice["chosen_share"] if choice["chosen_share"] is not None else natural
+    choice.update(_choose_guidance(model, lambda: build(chosen), judge))
     return choice
 
 
-def _choose_guidance(model: Any, choice: dict[str, Any], fit_counts: dict[Any, int],
-                     n_fit: int, target: str, seed: int,
-                     judge: Any) -> dict[str, Any]:
+def _choose_guidance(model: Any, rows: Any, judge: Any) -> dict[str, Any]:
     """Judge :data:`AUTO_GUIDANCE` at the chosen share (models trained with label dropout).
+
+    Args:
+        model: The judging generator (its ``guidance_scale`` is restored afterwards).
+        rows: Builds the fraud model's training rows at the chosen share with the model's
+            current guidance scale.
+        judge: Scores such rows on the validation part (None: no fraud model possible).
 
     Returns:
         ``{"guidance_scale", "guidance"}``: the scale kept (None: plain conditional sampling)
         and each scale's scores; empty scores when the model cannot be guided.
     """
-    from synthpipe.rebalance import plan_counts, sample_counts
-
     if not float(getattr(model, "p_uncond", 0) or 0) or not hasattr(model, "guidance_scale"):
         return {"guidance_scale": None, "guidance": []}
-    spec = choice["spec"] or str(choice["natural_share"])
-    wanted = plan_counts(spec, fit_counts, None, n_fit)
     base = model.guidance_scale
     tried = []
     try:
         for scale in (1.0, *AUTO_GUIDANCE):
             model.guidance_scale = scale
-            scored = judge(sample_counts(model, target, wanted, seed=seed))
+            scored = judge(rows())
             if scored is not None:
                 tried.append({"guidance_scale": scale, **scored})
     finally:
@@ -153,10 +178,16 @@ def _decide(tried: list[dict[str, Any]], natural: float, minority: Any, n_fit: i
     """The share with the best PR-AUC, unless it beats the natural share by less than noise."""
     base = next((t for t in tried if t["natural"]), None)
     best = max(tried, key=lambda t: t["pr_auc"]) if tried else None
-    if best is None or base is None or best["natural"] \
-            or best["pr_auc"] - base["pr_auc"] < AUTO_MIN_GAIN:
+    if best is None:
+        chosen, why = None, f"no candidate share gave a sample with {minority} rows"
+    elif base is None:
+        # The natural share's sample had no minority row, so it trains no fraud model at all.
+        chosen = best
+        why = (f"the natural share's sample had no {minority} row; share {best['share']} "
+               f"gave the best fraud-model PR-AUC on the validation part ({best['pr_auc']})")
+    elif best["natural"] or best["pr_auc"] - base["pr_auc"] < AUTO_MIN_GAIN:
         chosen = base
-        why = ("the natural share scored best" if best is base or best is None else
+        why = ("the natural share scored best" if best is base else
                f"share {best['share']} scored PR-AUC {best['pr_auc']}, only "
                f"{best['pr_auc'] - base['pr_auc']:+.4f} over the natural share "
                f"({base['pr_auc']}): within noise, so no frauds are added")

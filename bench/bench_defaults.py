@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data"
 #: name -> (table, target)
@@ -50,6 +52,7 @@ GENERATED: dict[str, tuple[str, str]] = {
     "months": ("claims_months", "fraud"),
     "policy": ("policy_parts", "fraud"),
     "balances": ("monthly_balances", "default"),
+    "planted": ("planted_table", "fraud"),
 }
 OUT = REPO / "docs" / "results" / "defaults.json"
 
@@ -102,6 +105,22 @@ def summarise(run: Path, seconds: float, code: int) -> dict[str, Any]:
     }
 
 
+def planted(name: str, run: Path) -> dict[str, Any] | None:
+    """The planted dependencies (tests/hard_tables.planted_measures) of a generated table:
+    measured on the real table and on the run's synthetic rows (published or quarantined)."""
+    if name not in GENERATED:
+        return None
+    from tests.hard_tables import planted_measures
+
+    real, _ = table_of(name)
+    found = [p for p in (run / "synthetic.parquet", run / "quarantine" / "synthetic.parquet")
+             if p.exists()]
+    if not found:
+        return None
+    return {"real": planted_measures(pd.read_parquet(real)),
+            "synthetic": planted_measures(pd.read_parquet(found[0]))}
+
+
 def run_one(name: str, seed: int, extra: list[str], keep: Path | None) -> dict[str, Any]:
     """One whole CLI run in a fresh process; returns its summary."""
     table, target = table_of(name)
@@ -116,7 +135,7 @@ def run_one(name: str, seed: int, extra: list[str], keep: Path | None) -> dict[s
     if not (out / "metrics.json").exists():
         return {"exit_code": proc.returncode, "seconds": round(seconds, 1),
                 "error": (proc.stderr or proc.stdout)[-2000:]}
-    return summarise(out, seconds, proc.returncode)
+    return {**summarise(out, seconds, proc.returncode), "planted": planted(name, out)}
 
 
 def _median(values: list[Any]) -> Any:
@@ -149,6 +168,16 @@ def report(results: dict[str, Any]) -> str:
             f"{f(med('detection'))} ({f(med('detection_holdout'))}) | {f(med('mia_auc'))} | "
             f"{f(med('dcr_share'))} | {pr} | {rc} | {f(med('seconds'), 0)} | "
             f"{published}/{len(ok)} |")
+    planted_rows = []
+    for name, runs in results.get("runs", {}).items():
+        found = [r["planted"] for r in runs if r.get("planted")]
+        for key in (found[0]["real"] if found else {}):
+            syn = _median([_get(p, "synthetic", key) for p in found])
+            planted_rows.append(f"| {name} | {key} | {found[0]['real'][key]:.3f} | "
+                                f"{'-' if syn is None else f'{syn:.3f}'} | {len(found)} |")
+    if planted_rows:
+        lines += ["", "| table | planted dependency | real | synthetic (median) | runs |",
+                  "|---|---|---|---|---|", *planted_rows]
     return "\n".join(lines)
 
 

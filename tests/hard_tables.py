@@ -12,6 +12,10 @@ default run recovers it:
 - :func:`monthly_balances`: six monthly balances where each follows from the last (a
   credit-default table).
 
+:func:`planted_table` puts the three side by side in one table (one default run checks all of
+them) and :func:`planted_measures` measures each dependency on any frame that has its columns,
+so a synthetic table is judged by the same numbers as the real one.
+
 Used by tests/ (small sizes) and bench/ (real sizes).
 """
 
@@ -118,4 +122,48 @@ def monthly_balances(n: int = 5_000, seed: int = 0, default_rate: float = 0.2) -
     return pd.DataFrame(out)
 
 
-__all__ = ["claims_months", "monthly_balances", "policy_parts"]
+def planted_table(n: int = 6_500, seed: int = 0) -> pd.DataFrame:
+    """The three dependencies in one table: months, policy parts and balances side by side.
+
+    The months table keeps 12 of its extra columns (width without the cost of 26); its fraud
+    label is the target. The other blocks are drawn independently of it (their own labels
+    dropped), so each dependency is learned, or not, on its own.
+    """
+    months = claims_months(n=n, seed=seed, extra=12)
+    policy = policy_parts(n=n, seed=seed + 1).drop(columns=["fraud"])
+    balances = monthly_balances(n=n, seed=seed + 2).drop(columns=["default"])
+    return pd.concat([months.drop(columns=["fraud"]), policy, balances, months[["fraud"]]],
+                     axis=1)
+
+
+def planted_measures(df: pd.DataFrame) -> dict[str, float]:
+    """Each planted dependency as one number, for every block ``df`` has.
+
+    - ``same_month``: share of rows whose claim month is the accident month (real: 0.74);
+    - ``policy_parts``: share of rows whose policy type is "<vehicle category> - <base
+      policy>" (real: 1.0);
+    - ``bill_corr_min``: the lowest Pearson correlation of two consecutive monthly bills (real:
+      about 0.9), and ``bill_follows``: share of rows where every bill is at least the last
+      one minus its payment (real: 1.0, spending is never negative).
+    """
+    out: dict[str, float] = {}
+    if {"accident_month", "claim_month"} <= set(df.columns):
+        out["same_month"] = float((df["accident_month"] == df["claim_month"]).mean())
+    if {"vehicle_category", "base_policy", "policy_type"} <= set(df.columns):
+        parts = df["vehicle_category"].astype(str) + " - " + df["base_policy"].astype(str)
+        out["policy_parts"] = float((parts == df["policy_type"].astype(str)).mean())
+    bills = [f"bill_{i}" for i in range(1, 7)]
+    if set(bills) <= set(df.columns):
+        b = df[bills].astype(float)
+        out["bill_corr_min"] = float(min(b[bills[i]].corr(b[bills[i + 1]]) for i in range(5)))
+        if {f"pay_{i}" for i in range(1, 6)} <= set(df.columns):
+            ok = np.ones(len(df), dtype=bool)
+            for i in range(1, 6):
+                floor = df[f"bill_{i}"].astype(float) - df[f"pay_{i}"].astype(float)
+                ok &= df[f"bill_{i + 1}"].astype(float).to_numpy() >= floor.to_numpy() - 0.5
+            out["bill_follows"] = float(ok.mean())
+    return out
+
+
+__all__ = ["claims_months", "monthly_balances", "planted_measures", "planted_table",
+           "policy_parts"]

@@ -109,6 +109,9 @@ class Synthesizer:
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     supports_conditions: ClassVar[bool] = True
+    #: Whether the default budget trains to convergence (synthpipe's loop and its fidelity
+    #: check); a model trained by another package's loop keeps its fixed default budget.
+    converges: ClassVar[bool] = True
     # Names read by the TableTransformer when a model exposes them as parameters.
     _transformer_param_names: ClassVar[tuple[str, ...]] = (
         "numerical", "max_categories", "rare_min_count",
@@ -238,7 +241,8 @@ class Synthesizer:
         x = self.transformer_.transform(features)
         self.n_features_ = int(x.shape[1])
         n_rows = len(features)
-        self.converge_ = self.epochs is None and len(features) >= CONVERGE_MIN_ROWS
+        self.converge_ = (self.converges and self.epochs is None
+                          and len(features) >= CONVERGE_MIN_ROWS)
         default = self.default_epochs(n_rows)
         self.epochs_ = int(self.epochs or default * (CONVERGE_FACTOR if self.converge_ else 1))
         self.batch_size_ = int(self.batch_size or self.default_batch_size(n_rows))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,6 +48,10 @@ logger = logging.getLogger(__name__)
 _TARGET_COL = "__target__"
 # ctgan's ClusterBasedNormalizer scales a value by 4 standard deviations of its mode.
 _STD_MULTIPLIER = 4.0
+
+
+class _TimeUp(Exception):
+    """Raised from the epoch report when the time budget is spent (caught by ``_fit``)."""
 
 
 class _ReportingCTGAN(_PackageCTGAN):
@@ -175,6 +180,9 @@ class CTGANSynthesizer(Synthesizer):
 
     name = "ctgan"
     description = "CTGAN from the ctgan package, sampled through its native conditional vector"
+    #: Trained by the ctgan package's loop: the default is its fixed budget, cut short by the
+    #: time budget (checked after each epoch), never the 5x budget of a converging fit.
+    converges = False
     supports_conditions = True
     _parameter_constraints = {
         "embedding_dim": [COUNT],
@@ -275,6 +283,8 @@ class CTGANSynthesizer(Synthesizer):
         history: list[dict[str, Any]] = []
         progress = getattr(self, "_progress", None)
         epochs = self.epochs_
+        budget = getattr(self, "_time_budget", None)
+        started = time.perf_counter()
 
         def on_epoch(row: pd.Series) -> None:
             g = float(row["Generator Loss"])
@@ -283,6 +293,10 @@ class CTGANSynthesizer(Synthesizer):
                             "discriminator_loss": d})
             if progress is not None:
                 progress("fit", len(history), epochs, {"loss": g, "discriminator_loss": d})
+            # ctgan's loop has no stop hook: the time budget ends it after a whole epoch.
+            if budget is not None and time.perf_counter() - started >= float(budget) \
+                    and len(history) < epochs:
+                raise _TimeUp
 
         model = _ReportingCTGAN(
             embedding_dim=int(self.embedding_dim),
@@ -305,8 +319,16 @@ class CTGANSynthesizer(Synthesizer):
         model.set_random_state(int(self.seed))
         # rdt's per-column transforms would otherwise start a process pool (seconds of start-up
         # on a small machine, for per-row Python loops that do not parallelise anyway).
+        stop = "epochs"
         with parallel_config(backend="sequential"):
-            model.fit(frame, discrete_columns=discrete)
+            try:
+                model.fit(frame, discrete_columns=discrete)
+            except _TimeUp:
+                stop = "time budget"
+        self.training_ = {"budget": "fixed", "max_epochs": int(epochs),
+                          "epochs_run": len(history), "best_epoch": len(history),
+                          "stop_reason": stop, "seconds": round(time.perf_counter() - started, 2),
+                          "time_budget": budget, "checks": []}
         self._ctgan_state = self._extract_state(model, list(frame.columns))
         self.generator_ = model._generator
         self.generator_.eval()

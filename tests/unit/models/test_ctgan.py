@@ -178,3 +178,31 @@ def test_moderate_budget_learns_marginals_and_dependencies(known_frame, known_me
 def test_module_docstring_records_why_sampling_is_ours():
     doc = ctgan_module.__doc__
     assert "_discrete_column_matrix_st" in doc and "eval mode" in doc
+
+
+def test_the_time_budget_ends_ctgans_loop_and_the_default_stays_fixed(known_frame,
+                                                                      known_metadata):
+    # ctgan's own loop has no stop hook: a spent time budget ends it after the epoch that
+    # spent it, the model samples from that epoch's generator, and training_ says why.
+    m = CTGANSynthesizer(epochs=50, seed=1, **TINY).fit(
+        known_frame.head(400), known_metadata, target="y", time_budget=1e-3)
+    assert m.training_["stop_reason"] == "time budget"
+    assert m.training_["epochs_run"] == len(m.loss_history_) == 1
+    assert len(m.sample(50, seed=0)) == 50
+    full = CTGANSynthesizer(epochs=2, seed=1, **TINY).fit(
+        known_frame.head(400), known_metadata, target="y", time_budget=3600)
+    assert full.training_["stop_reason"] == "epochs" and full.training_["epochs_run"] == 2
+    # Not trained by synthpipe's loop, so never given the 5x budget of a converging fit.
+    big = pd.concat([known_frame] * (6_000 // len(known_frame) + 1), ignore_index=True)
+    lazy = CTGANSynthesizer(seed=1, **TINY)
+
+    class _Stop(Exception):
+        pass
+
+    def stop(x, cond):  # the budget is decided before training starts
+        raise _Stop
+
+    lazy._fit = stop
+    with pytest.raises(_Stop):
+        lazy.fit(big.head(6_000), known_metadata, target="y")
+    assert not lazy.converge_ and lazy.epochs_ == CTGANSynthesizer.default_epochs(6_000)

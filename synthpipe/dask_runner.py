@@ -79,8 +79,10 @@ def dask_task_runner(cfg: RunConfig) -> Any:
     check_dask_address(cfg)
     if cfg.dask_address:
         return DaskTaskRunner(address=cfg.dask_address)
+    verbose = logging.getLogger().isEnabledFor(logging.INFO)
     return DaskTaskRunner(cluster_kwargs=local_cluster_kwargs(cfg.dask_workers,
-                                                              api_url=_api_url()))
+                                                              api_url=_api_url(),
+                                                              quiet=not verbose))
 
 
 def _api_url() -> str | None:
@@ -95,7 +97,7 @@ def _api_url() -> str | None:
 
 
 def local_cluster_kwargs(workers: int, cores: int | None = None,
-                         api_url: str | None = None) -> dict[str, Any]:
+                         api_url: str | None = None, quiet: bool = True) -> dict[str, Any]:
     """Keyword arguments of the local Dask cluster: ``workers`` processes of one task each.
 
     Each worker's torch gets ``cores // workers`` threads (at least 1), set through the worker
@@ -104,6 +106,11 @@ def local_cluster_kwargs(workers: int, cores: int | None = None,
     docs/cpu-efficiency.md). ``api_url`` (the flow's Prefect API) goes to the workers as
     ``PREFECT_API_URL``: without it each worker started an embedded Prefect server of its own
     to report its task runs, a server start-up per worker on the same cores (docs/dask.md).
+
+    ``quiet`` (the default, unless ``--verbose``): the worker processes log only CRITICAL
+    records. They share the terminal, and when a run is stopped (Ctrl-C, SIGTERM) its scheduler
+    goes first, so each worker printed distributed's broken-connection tracebacks under the
+    run's one line. A task that fails on a worker still reaches the flow as its exception.
     """
     cores = cores or os.cpu_count() or 1
     env = {"OMP_NUM_THREADS": str(max(1, cores // max(1, workers)))}
@@ -116,6 +123,7 @@ def local_cluster_kwargs(workers: int, cores: int | None = None,
         "dashboard_address": None,
         "host": "127.0.0.1",
         "env": env,
+        "silence_logs": logging.CRITICAL if quiet else logging.WARNING,
     }
 
 

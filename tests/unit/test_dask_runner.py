@@ -20,3 +20,10 @@ def test_local_workers_report_to_the_flows_prefect_api():
     kw = local_cluster_kwargs(2, cores=2, api_url="http://127.0.0.1:4321/api")
     assert kw["env"]["PREFECT_API_URL"] == "http://127.0.0.1:4321/api"
     assert "PREFECT_API_URL" not in local_cluster_kwargs(2, cores=2)["env"]
+
+
+def test_local_workers_are_quiet_unless_verbose():
+    import logging
+
+    assert local_cluster_kwargs(2, cores=2)["silence_logs"] == logging.CRITICAL
+    assert local_cluster_kwargs(2, cores=2, quiet=False)["silence_logs"] == logging.WARNING

@@ -460,5 +460,6 @@ def _combinations(df: pd.DataFrame, metadata: TableMetadata, cols: list[str],
         allowed = [tuple(_py(x) for x in k) for k in combos.index]
         mode = "joint" if n / len(combos) >= JOINT_MIN_MEAN_ROWS else "repair"
         found.append(Combination(column=group[0], sources=tuple(group[1:]), rows=n,
-                                 allowed=allowed, mode=mode))
+                                 allowed=allowed, mode=mode,
+                                 counts=[int(k) for k in combos.to_numpy()]))
     return found

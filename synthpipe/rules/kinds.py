@@ -312,9 +312,13 @@ class Combination(Rule):
 
     allowed: list[tuple] = field(default_factory=list)
     #: ``repair``: the columns are modelled as they are and a sampled row whose combination
-    #: never occurred takes the real combination that agrees with it on the most columns (the
-    #: commonest among ties); ``joint``: the columns are modelled as one joint column.
+    #: never occurred takes a real combination that agrees with it on the most columns (drawn
+    #: among ties in proportion to their real rows); ``joint``: the columns are modelled as
+    #: one joint column.
     mode: str = "repair"
+    #: Real rows of each combination of ``allowed`` (empty: a rule saved without them, whose
+    #: ties go to the commonest combination).
+    counts: list[int] = field(default_factory=list)
     kind: ClassVar[str] = "combination"
 
     @property
@@ -350,17 +354,31 @@ class Combination(Rule):
             labels = [{v: j for j, v in enumerate(dict.fromkeys(t[c] for t in self.allowed))}
                       for c in range(m)]
             table = np.array([[labels[c][t[c]] for c in range(m)] for t in self.allowed])
+            # Among the closest combinations one is drawn in proportion to its real rows:
+            # always taking the commonest pushed every repair the same way (insurance_claims:
+            # a theft sampled with a collision type became a single-vehicle collision, never
+            # a theft without one, and the collision type's missing share fell out of the real
+            # range). Seeded by the rows themselves, so a seeded sample repairs the same way.
+            weights = np.asarray(self.counts if len(self.counts) == len(self.allowed)
+                                 else [1.0] + [0.0] * (len(self.allowed) - 1), dtype=float)
+            weights = np.where(weights > 0, weights, 1e-12)
+            rng = np.random.default_rng([len(rows), len(bad)])
             for start in range(0, len(bad), 4096):
                 chunk = bad[start:start + 4096]
                 got = np.array([[labels[c].get(rows[i][c], -1) for c in range(m)]
                                 for i in chunk])
                 agree = (got[:, None, :] == table[None, :, :]).sum(axis=2)
-                for i, k in zip(chunk, agree.argmax(axis=1), strict=True):
+                closest = agree == agree.max(axis=1, keepdims=True)
+                p = closest * weights[None, :]
+                cum = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
+                picks = (cum < rng.random(len(chunk))[:, None]).sum(axis=1)
+                for i, k in zip(chunk, np.minimum(picks, len(self.allowed) - 1), strict=True):
                     rows[i] = self.allowed[int(k)]
         return {c: [t[j] for t in rows] for j, c in enumerate(self.columns)}
 
     def _extra(self) -> dict[str, Any]:
-        return {"allowed": [list(t) for t in self.allowed], "mode": self.mode}
+        return {"allowed": [list(t) for t in self.allowed], "mode": self.mode,
+                "counts": [int(k) for k in self.counts]}
 
 
 KINDS: dict[str, type[Rule]] = {
@@ -382,6 +400,7 @@ def rule_from_state(state: dict[str, Any]) -> Rule:
     if cls is Combination:
         return Combination(**common, allowed=[tuple(_key(x) for x in row)
                                               for row in state.get("allowed", [])],
+                           counts=[int(k) for k in state.get("counts", [])],
                            mode=str(state.get("mode", "joint")))
     if cls is Clock:
         return Clock(**common, midnight=int(state.get("midnight", 0)))

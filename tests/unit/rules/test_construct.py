@@ -170,3 +170,22 @@ def test_a_gap_modelled_order_stays_within_the_real_range():
         assert out["bill"].min() >= bill.min()
         assert (out["bill"] >= out["pay"]).all()
         assert out["bill"].tolist()[:3] == [bill.max(), 9_900.0, max(1_010.0, bill.min())]
+
+
+def test_repair_draws_among_the_closest_combinations_by_their_real_rows():
+    # A theft sampled with a collision type is as close to a theft without one as to a
+    # single-vehicle collision of that type: repairs split between them by their real rows
+    # (always taking the commonest made every such row a collision, and the collision type's
+    # missing share fell out of its real range), the same way for the same sample.
+    from synthpipe.rules.kinds import Combination, rule_from_state
+
+    rule = Combination(column="incident", sources=("collision",), rows=100,
+                       allowed=[("Single", "Rear"), ("Theft", None)], counts=[60, 40])
+    sampled = pd.DataFrame({"incident": ["Theft"] * 2_000, "collision": ["Rear"] * 2_000})
+    fixed = rule.repair(sampled)
+    missing = np.mean([v is None for v in fixed["collision"]])
+    assert abs(missing - 0.4) < 0.04
+    assert all((i, c) in rule.allowed for i, c in zip(fixed["incident"], fixed["collision"],
+                                                        strict=True))
+    assert rule.repair(sampled) == fixed
+    assert rule_from_state(rule.to_state()).counts == [60, 40]

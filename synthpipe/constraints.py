@@ -42,6 +42,11 @@ class OrderRule:
     column: str
     anchor: str
     mode: str = "gap"
+    #: The column's real range (ns since the epoch): an anchor plus a gap can pass the latest
+    #: real date (a derived suite's range expectation then quarantines the run), so a rebuilt
+    #: value is held within it, never before its anchor. None: a rule saved without it.
+    low: float | None = None
+    high: float | None = None
 
     @property
     def gap_column(self) -> str:
@@ -82,7 +87,8 @@ class OrderConstraints:
                     best, best_spread = anchor, spread
             if best is not None:
                 mode = "gap" if best_spread < float(np.nanstd(b)) else "clip"
-                rules.append(OrderRule(column=col, anchor=best, mode=mode))
+                rules.append(OrderRule(column=col, anchor=best, mode=mode,
+                                       low=float(np.nanmin(b)), high=float(np.nanmax(b))))
         self.rules_ = rules
         for r in rules:
             log.info("order rule kept by construction (%s): %s >= %s", r.mode, r.column, r.anchor)
@@ -102,7 +108,8 @@ class OrderConstraints:
         return out
 
     def inverse_transform(self, df: pd.DataFrame, dtypes: dict[str, Any]) -> pd.DataFrame:
-        """Rebuild gap columns as ``anchor + max(gap, 0)`` and raise clipped ones to the anchor.
+        """Rebuild gap columns as ``anchor + max(gap, 0)`` within the column's real range,
+        and raise clipped ones to the anchor.
 
         Rules are undone in the order found, so an anchor that is itself constrained is final
         before the columns that hang on it. Columns keep their original dtype.
@@ -118,6 +125,8 @@ class OrderConstraints:
             gap_ns = np.clip(out[r.gap_column].to_numpy(dtype="float64"), 0, None) * _NS_PER_DAY
             anchor_ns = _to_ns(out[r.anchor])
             values = anchor_ns + np.round(gap_ns)
+            if r.low is not None and r.high is not None:
+                values = np.fmax(np.clip(values, r.low, r.high), anchor_ns)
             dtype = dtypes.get(r.column, "datetime64[ns]")
             rebuilt = pd.Series(
                 pd.to_datetime(np.where(np.isfinite(values), values, np.nan), unit="ns"),
@@ -156,8 +165,8 @@ class OrderConstraints:
     def to_state(self) -> dict:
         """JSON-able state."""
         return {"min_rows": self.min_rows,
-                "rules": [{"column": r.column, "anchor": r.anchor, "mode": r.mode}
-                          for r in self.rules_]}
+                "rules": [{"column": r.column, "anchor": r.anchor, "mode": r.mode,
+                           "low": r.low, "high": r.high} for r in self.rules_]}
 
     @classmethod
     def from_state(cls, state: dict) -> OrderConstraints:

@@ -22,6 +22,13 @@ ProgressFn = Callable[[str, int, int, dict], None]
 # more of the gradient, so its synthetic rows are more like the real ones and a fraud model
 # trained on them scores higher where the class is rare (docs/rebalancing.md).
 REBALANCE_CLASS_BALANCE = 0.5
+# Classifier-free guidance when a rebalanced output is asked for with a share or counts (models
+# trained with label dropout: tabddpm, flow). On claims, insurance_claims, bank-full and the
+# generated months table, 1.5 raised the synthetic-trained fraud model's PR-AUC on the real
+# holdout in all four (medians of 2 seeds: 0.101 -> 0.126, 0.533 -> 0.582, 0.593 -> 0.600,
+# 0.094 -> 0.101), at some cost in the minority rows' column shapes (docs/rebalancing.md).
+# ``--rebalance auto`` judges the scale on validation rows instead.
+REBALANCE_GUIDANCE = 1.5
 
 _CODE_FINGERPRINT: str | None = None
 
@@ -87,13 +94,25 @@ def model_params(cfg: RunConfig, model_name: str) -> dict[str, Any]:
     Hyperparameters in the config belong to the configured model; auto candidates use their own
     defaults (an unknown parameter name fails at construction, naming the valid ones). With
     ``--rebalance``, models trained by synthpipe's loop get class-balanced batches
-    (``class_balance`` = :data:`REBALANCE_CLASS_BALANCE`) unless the config sets it.
+    (``class_balance`` = :data:`REBALANCE_CLASS_BALANCE`) and, for a share or counts, models
+    trained with label dropout sample with guidance :data:`REBALANCE_GUIDANCE`, unless the
+    config sets them.
     """
+    import inspect
+
     from synthpipe.models import get_model
 
     params = dict(cfg.model.params) if model_name == cfg.model.name else {}
-    if cfg.rebalance.spec and cfg.target and "class_balance" in get_model(model_name).param_names():
+    cls = get_model(model_name)
+    names = cls.param_names()
+    if cfg.rebalance.spec and cfg.target and "class_balance" in names:
         params.setdefault("class_balance", REBALANCE_CLASS_BALANCE)
+    if cfg.rebalance.spec and cfg.rebalance.spec != "auto" and cfg.target \
+            and {"guidance_scale", "p_uncond"} <= set(names):
+        p_uncond = params.get("p_uncond",
+                              inspect.signature(cls.__init__).parameters["p_uncond"].default)
+        if float(p_uncond) > 0:
+            params.setdefault("guidance_scale", REBALANCE_GUIDANCE)
     return params
 
 

@@ -7,7 +7,12 @@ import json
 import pytest
 
 from synthpipe.config import SAMPLE_TABLE, load_config
-from synthpipe.pipeline.steps.train import REBALANCE_CLASS_BALANCE, model_params, training_key
+from synthpipe.pipeline.steps.train import (
+    REBALANCE_CLASS_BALANCE,
+    REBALANCE_GUIDANCE,
+    model_params,
+    training_key,
+)
 
 
 def _cfg(tmp_path, model: dict | None = None, **overrides):
@@ -21,7 +26,19 @@ def _cfg(tmp_path, model: dict | None = None, **overrides):
 @pytest.mark.parametrize("name", ["tvae", "tabddpm", "flow"])
 def test_rebalancing_trains_loop_models_with_class_balanced_batches(tmp_path, name):
     cfg = _cfg(tmp_path, model_name=name, target="is_fraud", rebalance="0.5")
-    assert model_params(cfg, name) == {"class_balance": REBALANCE_CLASS_BALANCE}
+    guided = {} if name == "tvae" else {"guidance_scale": REBALANCE_GUIDANCE}
+    assert model_params(cfg, name) == {"class_balance": REBALANCE_CLASS_BALANCE, **guided}
+
+
+def test_guidance_only_for_a_given_share_and_a_model_trained_with_label_dropout(tmp_path):
+    auto = _cfg(tmp_path, model_name="tabddpm", target="is_fraud", rebalance="auto")
+    assert "guidance_scale" not in model_params(auto, "tabddpm")  # auto judges it itself
+    cfg = _cfg(tmp_path, {"name": "tabddpm", "params": {"p_uncond": 0.0}}, target="is_fraud",
+               rebalance="0.5")
+    assert "guidance_scale" not in model_params(cfg, "tabddpm")
+    cfg = _cfg(tmp_path, {"name": "flow", "params": {"guidance_scale": 1.0}},
+               target="is_fraud", rebalance="0.3")
+    assert model_params(cfg, "flow")["guidance_scale"] == 1.0  # the config's wins
 
 
 def test_ctgan_gets_no_class_balance(tmp_path):
@@ -37,7 +54,8 @@ def test_without_rebalancing_the_model_defaults_stand(tmp_path):
 def test_a_configured_class_balance_wins(tmp_path):
     cfg = _cfg(tmp_path, {"name": "flow", "params": {"class_balance": 0.0, "ode_steps": 8}},
                target="is_fraud", rebalance="Y=0.3,N=0.7")
-    assert model_params(cfg, "flow") == {"class_balance": 0.0, "ode_steps": 8}
+    assert model_params(cfg, "flow") == {"class_balance": 0.0, "ode_steps": 8,
+                                         "guidance_scale": REBALANCE_GUIDANCE}
     # Parameters belong to the configured model only; other candidates keep their defaults.
     assert model_params(cfg, "tvae") == {"class_balance": REBALANCE_CLASS_BALANCE}
 

@@ -148,3 +148,33 @@ def test_no_candidate_with_frauds_chooses_nothing():
     choice = _decide([], 0.06, "Y", 600, 200)
     assert choice["spec"] is None and choice["chosen_share"] is None
     assert "no candidate share" in choice["why"]
+
+
+def test_a_gain_whose_interval_reaches_zero_keeps_the_natural_share():
+    # +0.05 on validation, but the paired bootstrap interval of the gain reaches below zero:
+    # a draw of the few dozen validation frauds, not a better share.
+    tried = _tried(0.20, 0.25)
+    tried[1]["gain_ci"] = [-0.01, 0.11]
+    choice = _decide(tried, 0.06, "Y", 600, 200)
+    assert choice["spec"] is None and "within noise" in choice["why"]
+    assert "interval -0.0100 to +0.1100" in choice["why"]
+    tried[1]["gain_ci"] = [0.01, 0.09]
+    assert _decide(tried, 0.06, "Y", 600, 200)["spec"] == "0.1"
+
+
+def test_gain_intervals_are_paired_and_the_scores_are_dropped():
+    import numpy as np
+
+    from synthpipe.pipeline.steps.choose import _gain_intervals
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(2_000) < 0.1).astype(int)
+    noise = rng.normal(size=2_000)
+    tried = [{"share": 0.1, "natural": True, "pr_auc": 0.3, "_scores": noise + y},
+             {"share": 0.2, "natural": False, "pr_auc": 0.9, "_scores": noise + 3 * y},
+             {"share": 0.3, "natural": False, "pr_auc": 0.3, "_scores": noise + y + 1e-3}]
+    _gain_intervals(tried, y, seed=0)
+    assert all("_scores" not in t for t in tried)
+    assert tried[1]["gain_ci"][0] > 0  # a clearly better fraud model
+    low, high = tried[2]["gain_ci"]  # the same model, shifted: no gain
+    assert low <= 0 <= high and high - low < 0.01

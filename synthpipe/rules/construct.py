@@ -62,6 +62,7 @@ class TableRules:
         for r in rules:
             if isinstance(r, Sum):
                 r.fit_range(df)
+                r.solve = _solved_part(r, df, rules)
         self.rules_ = rules
         self.gaps_ = {}
         self.gap_ranges_ = {}
@@ -79,7 +80,7 @@ class TableRules:
     @property
     def derived(self) -> list[str]:
         """Columns computed from others, not modelled."""
-        return [r.column for r in self.rules_ if not isinstance(r, (Order, Combination))]
+        return [r.computed for r in self.rules_ if not isinstance(r, (Order, Combination))]
 
     @property
     def joint(self) -> list[Combination]:
@@ -151,8 +152,8 @@ class TableRules:
                     out[part] = _cast(pd.Series(values, index=out.index),
                                       dtypes.get(part, "float64"))
         for r in self.rules_:
-            if r.column in derived and not isinstance(r, Order):
-                out[r.column] = _cast(r.derive(out), dtypes.get(r.column, "object"))
+            if r.computed in derived and not isinstance(r, Order):
+                out[r.computed] = _cast(r.derive(out), dtypes.get(r.computed, "object"))
         for r in self.rules_:
             if not isinstance(r, Order) or not all(c in out.columns for c in r.columns):
                 continue
@@ -203,6 +204,24 @@ class TableRules:
         obj.gap_ranges_ = {c: (float(v[0]), float(v[1]))
                            for c, v in state.get("gap_ranges", {}).items()}
         return obj
+
+
+#: A total is kept as modelled, and its most varied part computed instead, when that part has
+#: this many times the total's distinct values (a round amount over exact balances).
+SOLVE_PART_RATIO = 2.0
+
+
+def _solved_part(rule: Sum, df: pd.DataFrame, rules: list[Rule]) -> str | None:
+    """The part of ``rule`` to compute from the total and the other parts, or None (the
+    total is computed). Only a part no other rule reads is chosen."""
+    others = {c for r in rules if r is not rule for c in r.columns}
+    free = [p for p in rule.sources if p not in others]
+    if not free or rule.column in others:
+        return None
+    part = max(free, key=lambda p: df[p].nunique())
+    if df[part].nunique() >= SOLVE_PART_RATIO * max(1, df[rule.column].nunique()):
+        return part
+    return None
 
 
 def _joint_label(values: tuple) -> str:

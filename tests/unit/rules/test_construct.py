@@ -189,3 +189,31 @@ def test_repair_draws_among_the_closest_combinations_by_their_real_rows():
                                                         strict=True))
     assert rule.repair(sampled) == fixed
     assert rule_from_state(rule.to_state()).counts == [60, 40]
+
+
+def test_a_round_total_is_modelled_and_its_most_varied_part_computed():
+    # Loan amounts are round, balances and paid principal are not: computing the amount from
+    # drawn parts gave totals no real loan has (the detector's first clue on loans). The total
+    # stays modelled, the balance is computed, and parts drawn above their total are scaled
+    # down to it, so the rule holds and no part goes negative.
+    rng = np.random.default_rng(0)
+    amount = rng.choice(np.arange(1, 41) * 1_000.0, 2_000)
+    paid = np.round(amount * rng.uniform(0, 1, 2_000), 2)
+    df = pd.DataFrame({"amount": amount, "balance": np.round(amount - paid, 2), "paid": paid})
+    rules = TableRules().fit(df, detect_metadata(df))
+    (total,) = [r for r in rules.rules_ if r.kind == "sum"]
+    solved = total.solve
+    assert total.column == "amount" and solved in ("balance", "paid")
+    other = ({"balance", "paid"} - {solved}).pop()
+    assert rules.derived == [solved]
+    modelled = rules.transform(df)
+    assert solved not in modelled.columns and "amount" in modelled.columns
+    modelled.loc[:9, other] = modelled.loc[:9, "amount"] * 1.5  # drawn above the total
+    dtypes = {c: "float64" for c in df}
+    for r in (rules, TableRules.from_state(rules.to_state())):
+        out = r.inverse_transform(modelled, dtypes, list(df.columns))
+        assert set(out["amount"]) <= set(amount)  # still round amounts
+        assert check_rules(r.rules_, out)[0]["violations"] == 0
+        assert (out[solved] >= 0).all() and (out[other] <= out["amount"]).all()
+        assert (out.loc[:9, other] == out.loc[:9, "amount"]).all()
+        assert (out.loc[:9, solved] == 0).all()

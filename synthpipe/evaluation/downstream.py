@@ -77,9 +77,19 @@ def _fit_scores(
     metadata: TableMetadata,
     seed: int,
 ) -> tuple[np.ndarray, float]:
-    """Fit the evaluation classifier; pick its F1 threshold on a validation split of ``train``."""
+    """Fit the evaluation classifier; pick its F1 threshold on a validation split of ``train``.
+
+    The rows are first put in a canonical order (by a hash of each row and its label): the
+    classifier's early-stopping and threshold splits depend on row order, so the same rows in
+    another order scored differently (an augmented table that held exactly the real rows,
+    shuffled, scored PR-AUC 0.135 against the real rows' 0.118 on the months table). The same
+    rows now make the same model, whatever their order.
+    """
     from sklearn.model_selection import train_test_split
 
+    keyed = train[features].assign(_label=y)
+    order = np.argsort(pd.util.hash_pandas_object(keyed, index=False).to_numpy(), kind="stable")
+    train, y = train.iloc[order], np.asarray(y)[order]
     threshold = 0.5
     if np.bincount(y, minlength=2).min() >= 4:
         idx_fit, idx_val = train_test_split(

@@ -87,3 +87,16 @@ def test_date_gaps_become_features():
     df["incident"] = df["incident"].dt.tz_localize("Europe/Paris")
     (out,), _ = with_date_gaps([df], detect_metadata(df))
     assert out["report - incident (days)"].tolist() == [10.0 + 1 / 24, 1 / 24]
+
+
+def test_the_same_rows_in_another_order_score_the_same():
+    # An augmented table that adds no row is the real rows shuffled: its fraud model must be
+    # the real rows' model, so a difference between the two sets is never row order.
+    real = _table(3000, 0.05, 0)
+    holdout = _table(2000, 0.05, 1)
+    shuffled = real.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    meta = detect_metadata(real)
+    out = downstream_report(real, holdout, shuffled, "fraud", "Y", meta, augmented=shuffled)
+    scores = {k: (v["pr_auc"], v["roc_auc"], v["recall_at_1pct_fpr"])
+              for k, v in out["results"].items()}
+    assert scores["real"] == scores["synthetic"] == scores["augmented"]

@@ -143,11 +143,22 @@ def _median(values: list[Any]) -> Any:
     return statistics.median(nums) if nums else None
 
 
+def _stops(runs: list[dict[str, Any]]) -> str:
+    """Where each run's training stopped and why, e.g. ``time budget 187/360``."""
+    out = []
+    for r in runs:
+        t = r.get("training") or {}
+        if t:
+            out.append(f"{t.get('stop_reason')} {t.get('epochs_run')}/{t.get('max_epochs')}")
+    return "; ".join(out) or "-"
+
+
 def report(results: dict[str, Any]) -> str:
     """A markdown table of medians over the seeds."""
     head = ("| table | runs | shapes | pairs | detection (holdout) | MIA | DCR | "
-            "PR-AUC real / synth / aug | recall@1% real / synth | seconds | published |")
-    lines = [head, "|" + "---|" * 11]
+            "PR-AUC real / synth / aug | recall@1% real / synth | seconds | published | "
+            "training stopped (epochs run / cap) |")
+    lines = [head, "|" + "---|" * 12]
     for name, runs in results.get("runs", {}).items():
         ok = [r for r in runs if "error" not in r]
         if not ok:
@@ -167,7 +178,7 @@ def report(results: dict[str, Any]) -> str:
             f"| {name} | {len(ok)} | {f(med('column_shapes'))} | {f(med('pair_trends'))} | "
             f"{f(med('detection'))} ({f(med('detection_holdout'))}) | {f(med('mia_auc'))} | "
             f"{f(med('dcr_share'))} | {pr} | {rc} | {f(med('seconds'), 0)} | "
-            f"{published}/{len(ok)} |")
+            f"{published}/{len(ok)} | {_stops(ok)} |")
     planted_rows = []
     for name, runs in results.get("runs", {}).items():
         found = [r["planted"] for r in runs if r.get("planted")]

@@ -146,37 +146,19 @@ class Sum(Rule):
         return self.present(df) & ~(gap <= tol)
 
     def rescale(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
-        """Parts of the rows whose total exceeds ``high``, scaled down (others unchanged).
-
-        With ``solve``: the modelled parts of the rows where they add up to more than the
-        modelled total, scaled down to it (the solved part is then zero or a rounding above).
-        """
+        """The modelled parts, scaled down in the rows where they add up to more than they
+        may (others unchanged): more than ``high``, or with ``solve`` more than the modelled
+        total (the solved part is then zero or a rounding above)."""
+        parts = {s: _num(df, s) for s in self.sources if s != self.solve}
+        if not self.part_decimals:
+            return parts
         if self.solve is not None:
-            others = [s for s in self.sources if s != self.solve]
-            parts = {s: _num(df, s) for s in others}
-            if not self.part_decimals:
-                return parts
-            total = _num(df, self.column)
-            rest = np.sum([parts[s] for s in others], axis=0)
-            over = rest > total
-            factor = np.where(over, total / np.where(over & (rest > 0), rest, 1.0), 1.0)
-            decimals = dict(zip(self.sources, self.part_decimals, strict=True))
-            for s in others:
-                scaled = np.floor(parts[s] * factor * 10**decimals[s] + 1e-9) / 10**decimals[s]
-                parts[s] = np.where(over & (parts[s] > 0), scaled, parts[s])
+            cap = _num(df, self.column)
+        elif self.high is not None:
+            cap = np.full(len(df), float(self.high))
+        else:
             return parts
-        parts = {s: _num(df, s) for s in self.sources}
-        if self.high is None or not self.part_decimals:
-            return parts
-        total = self._total(df)
-        over = total > self.high
-        if not over.any():
-            return parts
-        factor = np.where(over, self.high / np.where(over, total, 1.0), 1.0)
-        for s, d in zip(self.sources, self.part_decimals, strict=True):
-            scaled = np.floor(parts[s] * factor * 10**d + 1e-9) / 10**d
-            parts[s] = np.where(over & (parts[s] > 0), scaled, parts[s])
-        return parts
+        return _scale_down(parts, dict(zip(self.sources, self.part_decimals, strict=True)), cap)
 
     def derive(self, df: pd.DataFrame) -> pd.Series:
         if self.solve is not None:
@@ -191,6 +173,22 @@ class Sum(Rule):
     def _extra(self) -> dict[str, Any]:
         return {"decimals": self.decimals, "high": self.high,
                 "part_decimals": list(self.part_decimals), "solve": self.solve}
+
+
+def _scale_down(parts: dict[str, np.ndarray], decimals: dict[str, int],
+                cap: np.ndarray) -> dict[str, np.ndarray]:
+    """``parts`` scaled by one factor per row where their sum exceeds ``cap``, each rounded
+    down to its ``decimals`` (so the sum stays at or below the cap, and the parts keep their
+    order among themselves); other rows unchanged."""
+    rest = np.sum(list(parts.values()), axis=0)
+    over = rest > cap
+    if not over.any():
+        return parts
+    factor = np.where(over, cap / np.where(over & (rest > 0), rest, 1.0), 1.0)
+    for s, v in parts.items():
+        scaled = np.floor(v * factor * 10**decimals[s] + 1e-9) / 10**decimals[s]
+        parts[s] = np.where(over & (v > 0), scaled, v)
+    return parts
 
 
 @dataclass

@@ -399,20 +399,23 @@ class Combination(Rule):
             # a theft sampled with a collision type became a single-vehicle collision, never
             # a theft without one, and the collision type's missing share fell out of the real
             # range). Seeded by the rows themselves, so a seeded sample repairs the same way.
-            weights = np.asarray(self.counts if len(self.counts) == len(self.allowed)
-                                 else [1.0] + [0.0] * (len(self.allowed) - 1), dtype=float)
-            weights = np.where(weights > 0, weights, 1e-12)
+            # A rule saved without counts keeps the commonest of the closest (argmax, above).
+            weights = (np.asarray(self.counts, dtype=float)
+                       if len(self.counts) == len(self.allowed) else None)
             rng = np.random.default_rng([len(rows), len(bad)])
             for start in range(0, len(bad), 4096):
                 chunk = bad[start:start + 4096]
                 got = np.array([[labels[c].get(rows[i][c], -1) for c in range(m)]
                                 for i in chunk])
                 agree = (got[:, None, :] == table[None, :, :]).sum(axis=2)
-                closest = agree == agree.max(axis=1, keepdims=True)
-                p = closest * weights[None, :]
-                cum = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
-                picks = (cum < rng.random(len(chunk))[:, None]).sum(axis=1)
-                for i, k in zip(chunk, np.minimum(picks, len(self.allowed) - 1), strict=True):
+                if weights is None:
+                    picks = agree.argmax(axis=1)
+                else:
+                    p = (agree == agree.max(axis=1, keepdims=True)) * weights[None, :]
+                    cum = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
+                    picks = np.minimum((cum < rng.random(len(chunk))[:, None]).sum(axis=1),
+                                       len(self.allowed) - 1)
+                for i, k in zip(chunk, picks, strict=True):
                     rows[i] = self.allowed[int(k)]
         return {c: [t[j] for t in rows] for j, c in enumerate(self.columns)}
 

@@ -217,3 +217,14 @@ def test_a_round_total_is_modelled_and_its_most_varied_part_computed():
         assert (out[solved] >= 0).all() and (out[other] <= out["amount"]).all()
         assert (out.loc[:9, other] == out.loc[:9, "amount"]).all()
         assert (out.loc[:9, solved] == 0).all()
+
+
+def test_a_rule_saved_without_counts_repairs_to_the_commonest_closest():
+    # Saved before repairs were drawn: every tie goes to the commonest closest combination,
+    # also when the first listed combination is not among the ties.
+    from synthpipe.rules.kinds import Combination
+
+    rule = Combination(column="incident", sources=("collision",), rows=100,
+                       allowed=[("Parked", None), ("Single", "Rear"), ("Theft", None)])
+    fixed = rule.repair(pd.DataFrame({"incident": ["Theft"] * 50, "collision": ["Rear"] * 50}))
+    assert set(zip(fixed["incident"], fixed["collision"], strict=True)) == {("Single", "Rear")}

@@ -99,15 +99,15 @@ def choose_rebalance(
     y_val = (val[target] == minority).to_numpy().astype(int)
     fit_counts = fit[target].value_counts().to_dict()
 
-    def judge(synthetic: pd.DataFrame) -> dict[str, float] | None:
-        """The fraud model's scores on the validation part, trained on ``synthetic``."""
+    def judge(synthetic: pd.DataFrame) -> tuple[dict[str, float], np.ndarray] | None:
+        """The fraud model trained on ``synthetic``: its PR-AUC and recall on the validation
+        part, and its scores of the validation rows."""
         y_syn = (synthetic[target] == minority).to_numpy().astype(int)
         if y_syn.min() == y_syn.max():
             return None  # a sample without fraud trains no fraud model
         scores, _ = _fit_scores(synthetic, y_syn, val, features, metadata, cfg.seed)
         return {"pr_auc": round(float(average_precision_score(y_val, scores)), 4),
-                "recall_at_1pct_fpr": round(_recall_at_fpr(y_val, scores, 0.01), 4),
-                "_scores": scores}
+                "recall_at_1pct_fpr": round(_recall_at_fpr(y_val, scores, 0.01), 4)}, scores
 
     augment = cfg.rebalance.mode == "augment"
 
@@ -124,13 +124,14 @@ def choose_rebalance(
         return sample_counts(model, target, plan_counts(str(share), fit_counts, None, len(fit)),
                              seed=cfg.seed)
 
-    tried = []
+    tried, scores = [], []
     for share in (None, *[s for s in AUTO_SHARES if s > natural]):
-        scored = judge(build(share))
-        if scored is not None:
+        judged = judge(build(share))
+        if judged is not None:
             tried.append({"share": round(natural, 4) if share is None else share,
-                          "natural": share is None, **scored})
-    _gain_intervals(tried, y_val, cfg.seed)
+                          "natural": share is None, **judged[0]})
+            scores.append(judged[1])
+    _gain_intervals(tried, scores, y_val, cfg.seed)
     choice = _decide(tried, natural, minority, len(fit), len(val))
     choice["mode"] = cfg.rebalance.mode
     if augment and choice["spec"] is None:
@@ -151,7 +152,8 @@ def _choose_guidance(model: Any, rows: Any, judge: Any) -> dict[str, Any]:
         model: The judging generator (its ``guidance_scale`` is restored afterwards).
         rows: Builds the fraud model's training rows at the chosen share with the model's
             current guidance scale.
-        judge: Scores such rows on the validation part (None: no fraud model possible).
+        judge: Scores such rows on the validation part (``(scores, validation scores)``;
+            None: no fraud model possible).
 
     Returns:
         ``{"guidance_scale", "guidance"}``: the scale kept (None: plain conditional sampling)
@@ -164,10 +166,9 @@ def _choose_guidance(model: Any, rows: Any, judge: Any) -> dict[str, Any]:
     try:
         for scale in (1.0, *AUTO_GUIDANCE):
             model.guidance_scale = scale
-            scored = judge(rows())
-            if scored is not None:
-                scored.pop("_scores", None)
-                tried.append({"guidance_scale": scale, **scored})
+            judged = judge(rows())
+            if judged is not None:
+                tried.append({"guidance_scale": scale, **judged[0]})
     finally:
         model.guidance_scale = base
     plain = next((t for t in tried if t["guidance_scale"] == 1.0), None)
@@ -180,9 +181,11 @@ def _choose_guidance(model: Any, rows: Any, judge: Any) -> dict[str, Any]:
     return {"guidance_scale": best["guidance_scale"] if keep else None, "guidance": tried}
 
 
-def _gain_intervals(tried: list[dict[str, Any]], y_val: np.ndarray, seed: int) -> None:
+def _gain_intervals(tried: list[dict[str, Any]], scores: list[np.ndarray], y_val: np.ndarray,
+                    seed: int) -> None:
     """Give each candidate the paired bootstrap interval of its PR-AUC gain over the natural
-    share (``gain_ci``, at :data:`AUTO_GAIN_LEVEL`) and drop the scores it carried.
+    share (``gain_ci``, at :data:`AUTO_GAIN_LEVEL`); ``scores[i]`` are candidate ``i``'s
+    fraud-model scores of the validation rows.
 
     The validation part holds a few dozen frauds, so a gain of a few hundredths is often a
     draw of the rows: on the months table a share chosen for +0.013 on validation scored 0.020
@@ -191,18 +194,16 @@ def _gain_intervals(tried: list[dict[str, Any]], y_val: np.ndarray, seed: int) -
     """
     from synthpipe.evaluation.downstream import bootstrap_intervals
 
-    base = next((t for t in tried if t["natural"]), None)
-    if base is not None:
-        scored = {"real": (base["_scores"], 0.5)}
-        scored.update({str(i): (t["_scores"], 0.5) for i, t in enumerate(tried)
-                       if not t["natural"]})
-        _, vs = bootstrap_intervals(y_val, scored, level=AUTO_GAIN_LEVEL, seed=seed)
-        for i, t in enumerate(tried):
-            if not t["natural"]:
-                ci = vs[str(i)]["pr_auc"]["ci95"]
-                t["gain_ci"] = None if ci is None else [round(v, 4) for v in ci]
-    for t in tried:
-        t.pop("_scores", None)
+    base = next((i for i, t in enumerate(tried) if t["natural"]), None)
+    if base is None:
+        return
+    # The natural share stands where bootstrap_intervals expects the real-trained model.
+    paired = {("real" if i == base else str(i)): (s, 0.5) for i, s in enumerate(scores)}
+    _, vs = bootstrap_intervals(y_val, paired, level=AUTO_GAIN_LEVEL, seed=seed)
+    for i, t in enumerate(tried):
+        if i != base:
+            ci = vs[str(i)]["pr_auc"]["ci95"]
+            t["gain_ci"] = None if ci is None else [round(v, 4) for v in ci]
 
 
 def _decide(tried: list[dict[str, Any]], natural: float, minority: Any, n_fit: int,
